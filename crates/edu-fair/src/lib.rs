@@ -1,0 +1,1 @@
+//! Verifiable fair allocation (四零承诺): seeds, lottery keys, admission, balanced classes, teacher draw, seating, duty rota, election, bundles. Pure.

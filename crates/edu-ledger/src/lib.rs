@@ -1,0 +1,1 @@
+//! Ledgers: case workflows with deadlines and escalation, LEC risk grading, ledger metrics. Pure.

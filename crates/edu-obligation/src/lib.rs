@@ -1,0 +1,1 @@
+//! Reporting obligations: forms, cadences, windows, zero reports, completeness and timeliness metrics, anomaly alerts. Pure.
