@@ -1,1 +1,6 @@
-//! Verifiable fair allocation (四零承诺): seeds, lottery keys, admission, balanced classes, teacher draw, seating, duty rota, election, bundles. Pure.
+//! Verifiable fair allocation (四零承诺): seeds, lottery keys, admission, balanced classes, teacher
+//! draw, seating, duty rota, election, bundles. Pure: no file, network, clock or global randomness.
+
+pub mod admit;
+pub mod seed;
+pub mod table;
