@@ -1,10 +1,267 @@
-//! `eduplan timetable`: not yet implemented.
+//! `eduplan timetable`: generate, solve, check, import and show 选课走班 timetables (eduplan-zouban/1).
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-#[derive(Debug, clap::Args)]
-pub struct TimetableArgs {}
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use edu_timetable::{
+    GenerateOptions, Grouping, Instance, Mix, SolveError, SolveOptions, Solution, check, generate, solve,
+    validate_instance,
+};
 
-pub fn run(_args: TimetableArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("eduplan timetable is not implemented yet")
+#[derive(Debug, Args)]
+pub struct TimetableArgs {
+    #[command(subcommand)]
+    command: TimetableCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TimetableCommand {
+    /// Generate a realistic instance (deterministic by seed).
+    Gen(GenArgs),
+    /// Form teaching classes and build a timetable.
+    Solve(SolveArgs),
+    /// List every hard violation and the quality figures; exits 1 when a hard constraint is broken.
+    Check(CheckArgs),
+    /// Convert a class-level FET file (.fet) into an eduplan-zouban/1 instance.
+    ImportFet(ImportFetArgs),
+    /// Print the weekly timetable of one student, teacher, room or administrative class.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenArgs {
+    /// Students in the grade.
+    #[arg(long)]
+    students: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Combination mix: hlj2021, wushengdi, wuhuasheng, physics-low, uniform.
+    #[arg(long, default_value = "hlj2021")]
+    mix: String,
+    /// Administrative classes: mixed (full mobility), track (定一走二), combination (定二走一).
+    #[arg(long, default_value = "mixed")]
+    grouping: String,
+    /// Periods a week: 40 (5 × 8) or 45 (5 × 9).
+    #[arg(long, default_value_t = 45)]
+    periods: u32,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct SolveArgs {
+    instance: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    /// Time budget in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A previous solution to keep as much of as possible.
+    #[arg(long)]
+    hint: Option<PathBuf>,
+    /// Write solve statistics (time, lower bound, stability) as JSON here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    instance: PathBuf,
+    solution: PathBuf,
+    /// Machine-readable report.
+    #[arg(long)]
+    json: bool,
+    /// A report written by `solve --report`, to show the solve time.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ImportFetArgs {
+    fet: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    instance: PathBuf,
+    solution: PathBuf,
+    #[arg(long, group = "who")]
+    student: Option<String>,
+    #[arg(long, group = "who")]
+    teacher: Option<String>,
+    #[arg(long, group = "who")]
+    room: Option<String>,
+    #[arg(long = "class", group = "who")]
+    admin_class: Option<String>,
+}
+
+pub fn run(args: TimetableArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        TimetableCommand::Gen(a) => run_gen(a),
+        TimetableCommand::Solve(a) => run_solve(a),
+        TimetableCommand::Check(a) => run_check(a),
+        TimetableCommand::ImportFet(a) => run_import_fet(a),
+        TimetableCommand::Show(a) => run_show(a),
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn read_instance(path: &Path) -> anyhow::Result<Instance> {
+    let instance = Instance::from_json(&read(path)?).with_context(|| format!("in {}", path.display()))?;
+    let issues = validate_instance(&instance);
+    if !issues.is_empty() {
+        let list: Vec<String> = issues.iter().map(|i| format!("  {i}")).collect();
+        bail!("{} is not a valid instance:\n{}", path.display(), list.join("\n"));
+    }
+    Ok(instance)
+}
+
+fn read_solution(path: &Path) -> anyhow::Result<Solution> {
+    Solution::from_json(&read(path)?).with_context(|| format!("in {}", path.display()))
+}
+
+fn run_gen(args: GenArgs) -> anyhow::Result<ExitCode> {
+    let Some(mix) = Mix::parse(&args.mix) else {
+        let names: Vec<&str> = Mix::ALL.iter().map(|m| m.name()).collect();
+        bail!("unknown mix {:?}; known: {}", args.mix, names.join(", "));
+    };
+    let Some(grouping) = Grouping::parse(&args.grouping) else {
+        bail!("unknown grouping {:?}; known: mixed, track, combination", args.grouping);
+    };
+    if args.periods != 40 && args.periods != 45 {
+        bail!("--periods must be 40 or 45");
+    }
+    let instance = generate(&GenerateOptions {
+        students: args.students,
+        seed: args.seed,
+        mix,
+        grouping,
+        periods_per_week: args.periods,
+    });
+    match args.out {
+        Some(path) => write(&path, &instance.to_json())?,
+        None => print!("{}", instance.to_json()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SolveReport {
+    solve_seconds: f64,
+    method: String,
+    lower_bound: usize,
+    teaching_classes: usize,
+    blocks: usize,
+    enrolments_kept: Option<f64>,
+    admin_lessons_kept: Option<f64>,
+}
+
+fn run_solve(args: SolveArgs) -> anyhow::Result<ExitCode> {
+    let instance = read_instance(&args.instance)?;
+    let hint = args.hint.as_deref().map(read_solution).transpose()?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(args.seconds.max(0.0));
+    let budget = move || Instant::now() >= deadline;
+    let options = SolveOptions { seed: args.seed, budget: &budget, hint: hint.as_ref() };
+    match solve(&instance, &options) {
+        Ok(outcome) => {
+            let seconds = started.elapsed().as_secs_f64();
+            write(&args.out, &outcome.solution.to_json())?;
+            let stats = &outcome.stats;
+            eprintln!(
+                "solved in {seconds:.3} s by {}: {} teaching classes (lower bound {}), {} blocks",
+                stats.method, stats.teaching_classes, stats.lower_bound, stats.blocks
+            );
+            if let Some(kept) = stats.stability {
+                eprintln!(
+                    "kept {:.1}% of enrolments and {:.1}% of compulsory lessons of the hint",
+                    kept.enrolments_kept * 100.0,
+                    kept.admin_lessons_kept * 100.0
+                );
+            }
+            if let Some(path) = args.report {
+                let report = SolveReport {
+                    solve_seconds: seconds,
+                    method: stats.method.to_string(),
+                    lower_bound: stats.lower_bound,
+                    teaching_classes: stats.teaching_classes,
+                    blocks: stats.blocks,
+                    enrolments_kept: stats.stability.map(|s| s.enrolments_kept),
+                    admin_lessons_kept: stats.stability.map(|s| s.admin_lessons_kept),
+                };
+                write(&path, &serde_json::to_string_pretty(&report)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(SolveError::Infeasible(explanation)) => {
+            eprintln!("无解 no timetable: {explanation}");
+            Ok(ExitCode::from(1))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let instance = read_instance(&args.instance)?;
+    let solution = read_solution(&args.solution)?;
+    let mut report = check(&instance, &solution);
+    if let Some(path) = args.report {
+        let solve_report: SolveReport =
+            serde_json::from_str(&read(&path)?).with_context(|| format!("in {}", path.display()))?;
+        report.quality.solve_seconds = Some(solve_report.solve_seconds);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(if report.valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn run_import_fet(args: ImportFetArgs) -> anyhow::Result<ExitCode> {
+    let text = read(&args.fet)?;
+    let imported = edu_timetable::fet::import(&text).with_context(|| format!("in {}", args.fet.display()))?;
+    write(&args.out, &imported.instance.to_json())?;
+    eprintln!(
+        "imported {} activities as {} teaching classes; skipped: {}",
+        imported.activities,
+        imported.instance.electives.len(),
+        if imported.skipped.is_empty() { "nothing".to_string() } else { imported.skipped.join("; ") }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    use edu_timetable::view::{Who, timetable_of};
+    let instance = read_instance(&args.instance)?;
+    let solution = read_solution(&args.solution)?;
+    let who = if let Some(id) = args.student {
+        Who::Student(id)
+    } else if let Some(id) = args.teacher {
+        Who::Teacher(id)
+    } else if let Some(id) = args.room {
+        Who::Room(id)
+    } else if let Some(id) = args.admin_class {
+        Who::AdminClass(id)
+    } else {
+        bail!("name one of --student, --teacher, --room, --class");
+    };
+    let grid = timetable_of(&instance, &solution, &who).context("no such student, teacher, room or class")?;
+    print!("{}", grid.to_text());
+    Ok(ExitCode::SUCCESS)
 }
