@@ -2,5 +2,11 @@
 //! draw, seating, duty rota, election, bundles. Pure: no file, network, clock or global randomness.
 
 pub mod admit;
+pub mod balance;
+pub mod cohort;
+pub mod duty;
+pub mod election;
+pub mod json;
 pub mod seed;
 pub mod table;
+pub mod teachers;
