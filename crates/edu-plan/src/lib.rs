@@ -7,7 +7,9 @@
 //! - [`evaluate`] computes every target for an org unit from a [`MetricSource`] the platform implements;
 //! - [`diff_plans`] compares two plans (one year against the next).
 
+mod coverage;
 mod diagnostic;
+mod diff;
 mod eval;
 mod expr;
 mod memory;
@@ -25,3 +27,5 @@ pub use eval::{
     StatusReason, TargetResult, evaluate, indicator_value,
 };
 pub use memory::{InMemorySource, Institution, KeyAreaRecord, PopulationRecord, PupilRecord, StaffRecord};
+pub use diff::{Changes, FieldChange, ItemChange, PlanDiff, diff_plans};
+pub use coverage::{SeedSentence, check_seed_coverage, seed_sentences};

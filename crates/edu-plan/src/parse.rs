@@ -927,7 +927,8 @@ impl<'t> Checker<'t, '_> {
             .filter_map(|(commitment, _)| commitment.served_by.as_ref())
             .map(|served_by| (served_by.kind, served_by.id.as_str()))
             .collect();
-        let fed: BTreeSet<&str> = metrics
+        // An obligation or ledger feeding a metric, or a registry whose tag a metric filters on, is in use.
+        let mut fed: BTreeSet<&str> = metrics
             .values()
             .filter_map(|(_, metric)| match &metric.source {
                 Source::Obligation { obligation, .. } => Some(obligation.as_str()),
@@ -935,6 +936,15 @@ impl<'t> Checker<'t, '_> {
                 _ => None,
             })
             .collect();
+        let used_tags: BTreeSet<&str> = metrics
+            .values()
+            .filter_map(|(_, metric)| metric.source.institution_filter()?.tag.as_deref())
+            .collect();
+        for (id, (_, registry)) in registries {
+            if registry.tag.as_deref().is_some_and(|tag| used_tags.contains(tag)) {
+                fed.insert(id.as_str());
+            }
+        }
         let unserved = |kind: CommitmentKind, id: &str, span: &Span, sink: &mut Sink<'_>| {
             if !served.contains(&(kind, id)) && !(kind != CommitmentKind::Target && fed.contains(id)) {
                 sink.warning(Some(span.clone()), format!("{kind} `{id}` serves no commitment"));
