@@ -135,10 +135,18 @@ fn flatten_value(prefix: &str, value: &toml::Value, flat: &mut Flat) {
         toml::Value::String(text) => {
             flat.insert(prefix.to_owned(), text.clone());
         }
+        toml::Value::Float(number) => {
+            flat.insert(prefix.to_owned(), format_number(*number));
+        }
         other => {
             flat.insert(prefix.to_owned(), other.to_string());
         }
     }
+}
+
+/// `96` rather than `96.0`; other numbers as Rust prints them (shortest round-trip form).
+pub(crate) fn format_number(number: f64) -> String {
+    if number.fract() == 0.0 && number.abs() < 1e15 { format!("{}", number as i64) } else { number.to_string() }
 }
 
 fn compare(old: &BTreeMap<String, Flat>, new: &BTreeMap<String, Flat>) -> Changes {

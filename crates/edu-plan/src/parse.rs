@@ -135,6 +135,11 @@ impl<'t> Checker<'t, '_> {
 
         let header = header?;
         let mut targets: Vec<(Span, Target)> = targets.into_values().collect();
+        for (_, target) in &mut targets {
+            if target.period.is_empty() {
+                target.period.clone_from(&header.default_period);
+            }
+        }
         targets.sort_by_key(|(span, _)| span.start);
         Some(Plan {
             header,
