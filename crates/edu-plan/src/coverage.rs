@@ -48,13 +48,19 @@ pub fn seed_sentences(seed: &str) -> Vec<SeedSentence> {
 /// Problems of the plan's coverage against the seed document; empty when every sentence is there, faithfully.
 pub fn check_seed_coverage(plan: &Plan, seed: &str) -> Vec<String> {
     let sentences = seed_sentences(seed);
-    let entries: BTreeMap<&str, &str> =
-        plan.coverage().iter().map(|entry| (entry.seed.as_str(), entry.text.as_str())).collect();
+    let entries: BTreeMap<&str, &str> = plan
+        .coverage()
+        .iter()
+        .map(|entry| (entry.seed.as_str(), entry.text.as_str()))
+        .collect();
     let mut problems = Vec::new();
     let mut mapping: BTreeMap<char, (char, String)> = BTreeMap::new();
     for sentence in &sentences {
         let Some(text) = entries.get(sentence.locator.as_str()) else {
-            problems.push(format!("seed sentence {} is missing from [[coverage]]: {}", sentence.locator, sentence.text));
+            problems.push(format!(
+                "seed sentence {} is missing from [[coverage]]: {}",
+                sentence.locator, sentence.text
+            ));
             continue;
         };
         let original: Vec<char> = sentence.text.chars().collect();
@@ -98,14 +104,31 @@ pub fn check_seed_coverage(plan: &Plan, seed: &str) -> Vec<String> {
             }
         }
     }
-    let known: Vec<&str> = sentences.iter().map(|sentence| sentence.locator.as_str()).collect();
+    let known: Vec<&str> = sentences
+        .iter()
+        .map(|sentence| sentence.locator.as_str())
+        .collect();
     for entry in plan.coverage() {
         if !known.contains(&entry.seed.as_str()) {
-            problems.push(format!("[[coverage]] lists {}, which is not a sentence of the seed", entry.seed));
+            problems.push(format!(
+                "[[coverage]] lists {}, which is not a sentence of the seed",
+                entry.seed
+            ));
         }
     }
-    let order: Vec<&str> = plan.coverage().iter().map(|entry| entry.seed.as_str()).filter(|s| known.contains(s)).collect();
-    if order != known.iter().copied().filter(|s| entries.contains_key(s)).collect::<Vec<_>>() {
+    let order: Vec<&str> = plan
+        .coverage()
+        .iter()
+        .map(|entry| entry.seed.as_str())
+        .filter(|s| known.contains(s))
+        .collect();
+    if order
+        != known
+            .iter()
+            .copied()
+            .filter(|s| entries.contains_key(s))
+            .collect::<Vec<_>>()
+    {
         problems.push("[[coverage]] is not in the order of the seed".to_owned());
     }
     problems

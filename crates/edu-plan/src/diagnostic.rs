@@ -31,7 +31,11 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}:{}: {severity}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}: {severity}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -41,7 +45,10 @@ impl fmt::Display for Diagnostic {
 pub struct PlanErrors(pub Vec<Diagnostic>);
 
 fn first_message(diagnostics: &[Diagnostic]) -> String {
-    diagnostics.first().map(ToString::to_string).unwrap_or_default()
+    diagnostics
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 /// Converts byte offsets of a text into 1-based line and character column.
@@ -66,7 +73,10 @@ impl<'a> LineIndex<'a> {
             Err(index) => index - 1,
         };
         let start = self.line_starts[line];
-        let column = self.text.get(start..offset).map_or(offset - start, |prefix| prefix.chars().count());
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |prefix| prefix.chars().count());
         (line + 1, column + 1)
     }
 }
@@ -80,7 +90,10 @@ pub(crate) struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Sink { index: LineIndex::new(text), diagnostics: Vec::new() }
+        Sink {
+            index: LineIndex::new(text),
+            diagnostics: Vec::new(),
+        }
     }
 
     pub(crate) fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
@@ -92,16 +105,27 @@ impl<'a> Sink<'a> {
     }
 
     fn push(&mut self, severity: Severity, span: Option<Range<usize>>, message: String) {
-        let (line, column) = span.as_ref().map_or((1, 1), |span| self.index.line_column(span.start));
-        self.diagnostics.push(Diagnostic { severity, line, column, span, message });
+        let (line, column) = span
+            .as_ref()
+            .map_or((1, 1), |span| self.index.line_column(span.start));
+        self.diagnostics.push(Diagnostic {
+            severity,
+            line,
+            column,
+            span,
+            message,
+        });
     }
 
     pub(crate) fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|diagnostic| diagnostic.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.severity == Severity::Error)
     }
 
     pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
-        self.diagnostics.sort_by(|a, b| (a.line, a.column, a.severity).cmp(&(b.line, b.column, b.severity)));
+        self.diagnostics
+            .sort_by_key(|d| (d.line, d.column, d.severity));
         self.diagnostics
     }
 }

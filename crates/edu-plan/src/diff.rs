@@ -53,7 +53,11 @@ pub struct PlanDiff {
 
 impl PlanDiff {
     pub fn is_empty(&self) -> bool {
-        self.header.is_empty() && self.collections().iter().all(|(_, changes)| changes.is_empty())
+        self.header.is_empty()
+            && self
+                .collections()
+                .iter()
+                .all(|(_, changes)| changes.is_empty())
     }
 
     fn collections(&self) -> [(&'static str, &Changes); 7] {
@@ -99,7 +103,10 @@ pub fn diff_plans(old: &Plan, new: &Plan) -> PlanDiff {
         periods: compare(&flatten_all(&old.periods), &flatten_all(&new.periods)),
         metrics: compare(&flatten_all(&old.metrics), &flatten_all(&new.metrics)),
         targets: compare(&targets(old), &targets(new)),
-        obligations: compare(&flatten_all(&old.obligations), &flatten_all(&new.obligations)),
+        obligations: compare(
+            &flatten_all(&old.obligations),
+            &flatten_all(&new.obligations),
+        ),
         ledgers: compare(&flatten_all(&old.ledgers), &flatten_all(&new.ledgers)),
         registries: compare(&flatten_all(&old.registries), &flatten_all(&new.registries)),
         commitments: compare(&commitments(old), &commitments(new)),
@@ -109,7 +116,10 @@ pub fn diff_plans(old: &Plan, new: &Plan) -> PlanDiff {
 type Flat = BTreeMap<String, String>;
 
 fn flatten_all<T: Serialize>(items: &BTreeMap<String, T>) -> BTreeMap<String, Flat> {
-    items.iter().map(|(id, item)| (id.clone(), flatten_item(item))).collect()
+    items
+        .iter()
+        .map(|(id, item)| (id.clone(), flatten_item(item)))
+        .collect()
 }
 
 /// An item's fields as dotted paths → rendered values (`source.kind = ["kindergarten"]`).
@@ -128,7 +138,11 @@ fn flatten_value(prefix: &str, value: &toml::Value, flat: &mut Flat) {
     match value {
         toml::Value::Table(table) => {
             for (key, value) in table {
-                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 flatten_value(&path, value, flat);
             }
         }
@@ -146,7 +160,11 @@ fn flatten_value(prefix: &str, value: &toml::Value, flat: &mut Flat) {
 
 /// `96` rather than `96.0`; other numbers as Rust prints them (shortest round-trip form).
 pub(crate) fn format_number(number: f64) -> String {
-    if number.fract() == 0.0 && number.abs() < 1e15 { format!("{}", number as i64) } else { number.to_string() }
+    if number.fract() == 0.0 && number.abs() < 1e15 {
+        format!("{}", number as i64)
+    } else {
+        number.to_string()
+    }
 }
 
 fn compare(old: &BTreeMap<String, Flat>, new: &BTreeMap<String, Flat>) -> Changes {
@@ -157,12 +175,19 @@ fn compare(old: &BTreeMap<String, Flat>, new: &BTreeMap<String, Flat>) -> Change
             Some(new_fields) => {
                 let fields = compare_fields(old_fields, new_fields);
                 if !fields.is_empty() {
-                    changes.changed.push(ItemChange { id: id.clone(), fields });
+                    changes.changed.push(ItemChange {
+                        id: id.clone(),
+                        fields,
+                    });
                 }
             }
         }
     }
-    changes.added = new.keys().filter(|id| !old.contains_key(*id)).cloned().collect();
+    changes.added = new
+        .keys()
+        .filter(|id| !old.contains_key(*id))
+        .cloned()
+        .collect();
     changes
 }
 
@@ -172,7 +197,11 @@ fn compare_fields(old: &Flat, new: &Flat) -> Vec<FieldChange> {
     keys.dedup();
     keys.into_iter()
         .filter(|key| old.get(*key) != new.get(*key))
-        .map(|key| FieldChange { field: key.clone(), old: old.get(key).cloned(), new: new.get(key).cloned() })
+        .map(|key| FieldChange {
+            field: key.clone(),
+            old: old.get(key).cloned(),
+            new: new.get(key).cloned(),
+        })
         .collect()
 }
 
@@ -215,7 +244,13 @@ impl fmt::Display for PlanDiff {
 fn write_fields(f: &mut fmt::Formatter<'_>, fields: &[FieldChange]) -> fmt::Result {
     for field in fields {
         let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".to_owned());
-        writeln!(f, "      {}: {} → {}", field.field, show(&field.old), show(&field.new))?;
+        writeln!(
+            f,
+            "      {}: {} → {}",
+            field.field,
+            show(&field.old),
+            show(&field.new)
+        )?;
     }
     Ok(())
 }

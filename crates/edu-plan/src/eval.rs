@@ -22,7 +22,11 @@ pub struct EvalPeriod {
 impl EvalPeriod {
     /// The period `start..=end` judged on `as_of`, clamped into the period.
     pub fn new(start: PlanDate, end: PlanDate, as_of: PlanDate) -> EvalPeriod {
-        EvalPeriod { start, end, as_of: as_of.clamp(start, end) }
+        EvalPeriod {
+            start,
+            end,
+            as_of: as_of.clamp(start, end),
+        }
     }
 
     /// The year whose population a `population` metric uses: the year the period starts in.
@@ -52,7 +56,12 @@ pub struct MetricRequest<'a> {
 
 impl MetricRequest<'_> {
     pub fn key(&self) -> MetricKey {
-        MetricKey { metric: self.name.to_owned(), org: self.org.to_owned(), period: self.period, breakdown: self.breakdown }
+        MetricKey {
+            metric: self.name.to_owned(),
+            org: self.org.to_owned(),
+            period: self.period,
+            breakdown: self.breakdown,
+        }
     }
 }
 
@@ -170,7 +179,8 @@ pub struct Evaluation {
 impl Plan {
     /// The evaluation period of a target on `as_of`.
     pub fn eval_period(&self, target: &Target, as_of: PlanDate) -> Option<EvalPeriod> {
-        self.target_period(target).map(|period| EvalPeriod::new(period.start, period.end, as_of))
+        self.target_period(target)
+            .map(|period| EvalPeriod::new(period.start, period.end, as_of))
     }
 
     /// Every distinct metric value needed to evaluate all targets (and their breakdowns) for `org` on `as_of`.
@@ -178,14 +188,28 @@ impl Plan {
         let mut seen = BTreeSet::new();
         let mut requests = Vec::new();
         for target in &self.targets {
-            let Some(period) = self.eval_period(target, as_of) else { continue };
-            let cells = std::iter::once(None)
-                .chain(target.breakdowns.iter().flat_map(|dimension| dimension.values().into_iter().map(Some)));
+            let Some(period) = self.eval_period(target, as_of) else {
+                continue;
+            };
+            let cells = std::iter::once(None).chain(
+                target
+                    .breakdowns
+                    .iter()
+                    .flat_map(|dimension| dimension.values().into_iter().map(Some)),
+            );
             for breakdown in cells {
                 for name in target.indicator.metric_names() {
-                    let Some((name, metric)) = self.metrics.get_key_value(name) else { continue };
+                    let Some((name, metric)) = self.metrics.get_key_value(name) else {
+                        continue;
+                    };
                     if seen.insert((name.as_str(), period, breakdown)) {
-                        requests.push(MetricRequest { name, metric, org, period, breakdown });
+                        requests.push(MetricRequest {
+                            name,
+                            metric,
+                            org,
+                            period,
+                            breakdown,
+                        });
                     }
                 }
             }
@@ -209,8 +233,11 @@ impl Plan {
 pub fn evaluate(plan: &Plan, source: &dyn MetricSource, org: &str, as_of: PlanDate) -> Evaluation {
     let requests = plan.metric_requests(org, as_of);
     let values = source.values(&requests);
-    let table: BTreeMap<(&str, EvalPeriod, Option<Breakdown>), Option<f64>> =
-        requests.iter().zip(values).map(|(request, value)| ((request.name, request.period, request.breakdown), value)).collect();
+    let table: BTreeMap<(&str, EvalPeriod, Option<Breakdown>), Option<f64>> = requests
+        .iter()
+        .zip(values)
+        .map(|(request, value)| ((request.name, request.period, request.breakdown), value))
+        .collect();
     let table = &table;
     let targets = plan
         .targets
@@ -223,7 +250,8 @@ pub fn evaluate(plan: &Plan, source: &dyn MetricSource, org: &str, as_of: PlanDa
             let margin = target.at_risk_margin.unwrap_or(plan.header.at_risk_margin);
             let indicator = indicator_value(target, &lookup(None));
             let (status, reason, judged_against) = judge(target, &indicator, period, margin);
-            let is_ratio = indicator.denominator.is_some() || target.indicator.ratio_form().denominator.is_some();
+            let is_ratio = indicator.denominator.is_some()
+                || target.indicator.ratio_form().denominator.is_some();
             let breakdowns = target
                 .breakdowns
                 .iter()
@@ -231,7 +259,11 @@ pub fn evaluate(plan: &Plan, source: &dyn MetricSource, org: &str, as_of: PlanDa
                 .map(|breakdown| {
                     let indicator = indicator_value(target, &lookup(Some(breakdown)));
                     let status = is_ratio.then(|| judge(target, &indicator, period, margin).0);
-                    BreakdownResult { breakdown, indicator, status }
+                    BreakdownResult {
+                        breakdown,
+                        indicator,
+                        status,
+                    }
                 })
                 .collect();
             Some(TargetResult {
@@ -251,19 +283,31 @@ pub fn evaluate(plan: &Plan, source: &dyn MetricSource, org: &str, as_of: PlanDa
             })
         })
         .collect();
-    Evaluation { plan: plan.header.id.clone(), org: org.to_owned(), as_of, targets }
+    Evaluation {
+        plan: plan.header.id.clone(),
+        org: org.to_owned(),
+        as_of,
+        targets,
+    }
 }
 
 /// Computes an indicator from metric values.
 pub fn indicator_value(target: &Target, lookup: &dyn Fn(&str) -> Option<f64>) -> IndicatorValue {
-    let metrics: BTreeMap<String, Option<f64>> =
-        target.indicator.metric_names().into_iter().map(|name| (name.to_owned(), lookup(name))).collect();
+    let metrics: BTreeMap<String, Option<f64>> = target
+        .indicator
+        .metric_names()
+        .into_iter()
+        .map(|name| (name.to_owned(), lookup(name)))
+        .collect();
     let form = target.indicator.ratio_form();
     let numerator = match &form.numerator {
         Some(expr) => expr.eval(lookup).ok(),
         None => Some(1.0),
     };
-    let denominator = form.denominator.as_ref().and_then(|expr| expr.eval(lookup).ok());
+    let denominator = form
+        .denominator
+        .as_ref()
+        .and_then(|expr| expr.eval(lookup).ok());
     let value = match (numerator, &form.denominator, denominator) {
         (Some(numerator), None, _) => Some(form.scale * numerator),
         (Some(numerator), Some(_), Some(denominator)) if denominator != 0.0 => {
@@ -271,14 +315,29 @@ pub fn indicator_value(target: &Target, lookup: &dyn Fn(&str) -> Option<f64>) ->
         }
         _ => None,
     };
-    IndicatorValue { value, numerator, denominator, scale: form.scale, metrics }
+    IndicatorValue {
+        value,
+        numerator,
+        denominator,
+        scale: form.scale,
+        metrics,
+    }
 }
 
 /// Status of an indicator value against a target: see docs/plan-format.md, "Status".
-fn judge(target: &Target, indicator: &IndicatorValue, period: EvalPeriod, margin: f64) -> (Status, Option<StatusReason>, f64) {
+fn judge(
+    target: &Target,
+    indicator: &IndicatorValue,
+    period: EvalPeriod,
+    margin: f64,
+) -> (Status, Option<StatusReason>, f64) {
     let comparator = target.comparator;
     let running = target.cumulative && period.as_of < period.end;
-    let judged_against = if running { target.target * period.elapsed_fraction() } else { target.target };
+    let judged_against = if running {
+        target.target * period.elapsed_fraction()
+    } else {
+        target.target
+    };
     let Some(value) = indicator.value else {
         let reason = if indicator.metrics.values().any(Option::is_none) {
             StatusReason::MissingMetric
@@ -300,10 +359,21 @@ fn judge(target: &Target, indicator: &IndicatorValue, period: EvalPeriod, margin
         Comparator::Eq => (value - judged_against).abs() <= slack,
     };
     if within_margin {
-        return (Status::AtRisk, Some(StatusReason::WithinMargin), judged_against);
+        return (
+            Status::AtRisk,
+            Some(StatusReason::WithinMargin),
+            judged_against,
+        );
     }
-    if target.threshold.is_some_and(|threshold| comparator.holds(value, threshold)) {
-        return (Status::AtRisk, Some(StatusReason::MeetsNationalThreshold), judged_against);
+    if target
+        .threshold
+        .is_some_and(|threshold| comparator.holds(value, threshold))
+    {
+        return (
+            Status::AtRisk,
+            Some(StatusReason::MeetsNationalThreshold),
+            judged_against,
+        );
     }
     (Status::Missed, None, judged_against)
 }

@@ -41,7 +41,11 @@ pub enum Expr {
     Number(f64),
     Metric(String),
     Neg(Box<Expr>),
-    Binary { op: BinOp, left: Box<Expr>, right: Box<Expr> },
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
 }
 
 /// A parsed expression with the byte range of every metric name inside the expression text.
@@ -79,15 +83,26 @@ pub struct RatioForm {
 /// Parses an indicator expression.
 pub fn parse_expr(text: &str) -> Result<ParsedExpr, ExprSyntaxError> {
     let tokens = tokenize(text)?;
-    let mut parser = Parser { tokens, position: 0, end: text.len(), metric_refs: Vec::new() };
+    let mut parser = Parser {
+        tokens,
+        position: 0,
+        end: text.len(),
+        metric_refs: Vec::new(),
+    };
     let expr = parser.expression()?;
     if let Some(token) = parser.tokens.get(parser.position) {
         return Err(ExprSyntaxError {
             offset: token.span.start,
-            message: format!("unexpected {} after the end of the expression", token.kind.describe()),
+            message: format!(
+                "unexpected {} after the end of the expression",
+                token.kind.describe()
+            ),
         });
     }
-    Ok(ParsedExpr { expr, metric_refs: parser.metric_refs })
+    Ok(ParsedExpr {
+        expr,
+        metric_refs: parser.metric_refs,
+    })
 }
 
 /// Whether `name` is a valid metric name.
@@ -95,7 +110,9 @@ pub fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
     starts_with_letter
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         && !name.ends_with('.')
         && !name.contains("..")
 }
@@ -105,7 +122,9 @@ impl Expr {
     pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<f64>) -> Result<f64, ExprEvalError> {
         match self {
             Expr::Number(value) => Ok(*value),
-            Expr::Metric(name) => lookup(name).ok_or_else(|| ExprEvalError::MissingMetric(name.clone())),
+            Expr::Metric(name) => {
+                lookup(name).ok_or_else(|| ExprEvalError::MissingMetric(name.clone()))
+            }
             Expr::Neg(inner) => Ok(-inner.eval(lookup)?),
             Expr::Binary { op, left, right } => {
                 let left = left.eval(lookup)?;
@@ -166,11 +185,22 @@ impl Expr {
     /// Evaluating the parts gives the value of the expression (a property test checks it).
     pub fn ratio_form(&self) -> RatioForm {
         match self {
-            Expr::Number(value) => RatioForm { scale: *value, numerator: None, denominator: None },
-            Expr::Metric(_) => RatioForm { scale: 1.0, numerator: Some(self.clone()), denominator: None },
+            Expr::Number(value) => RatioForm {
+                scale: *value,
+                numerator: None,
+                denominator: None,
+            },
+            Expr::Metric(_) => RatioForm {
+                scale: 1.0,
+                numerator: Some(self.clone()),
+                denominator: None,
+            },
             Expr::Neg(inner) => {
                 let form = inner.ratio_form();
-                RatioForm { scale: -form.scale, ..form }
+                RatioForm {
+                    scale: -form.scale,
+                    ..form
+                }
             }
             Expr::Binary { op, left, right } => {
                 let a = left.ratio_form();
@@ -196,11 +226,27 @@ impl Expr {
 fn add_forms(op: BinOp, a: RatioForm, b: RatioForm) -> RatioForm {
     if a.denominator == b.denominator {
         if a.scale == b.scale && a.scale != 0.0 {
-            let numerator = binary(op, a.numerator.unwrap_or(Expr::Number(1.0)), b.numerator.unwrap_or(Expr::Number(1.0)));
-            return RatioForm { scale: a.scale, numerator: Some(numerator), denominator: a.denominator };
+            let numerator = binary(
+                op,
+                a.numerator.unwrap_or(Expr::Number(1.0)),
+                b.numerator.unwrap_or(Expr::Number(1.0)),
+            );
+            return RatioForm {
+                scale: a.scale,
+                numerator: Some(numerator),
+                denominator: a.denominator,
+            };
         }
-        let numerator = binary(op, scaled(a.scale, a.numerator), scaled(b.scale, b.numerator));
-        return RatioForm { scale: 1.0, numerator: Some(numerator), denominator: a.denominator };
+        let numerator = binary(
+            op,
+            scaled(a.scale, a.numerator),
+            scaled(b.scale, b.numerator),
+        );
+        return RatioForm {
+            scale: 1.0,
+            numerator: Some(numerator),
+            denominator: a.denominator,
+        };
     }
     let left = scaled(a.scale, multiply(a.numerator, b.denominator.clone()));
     let right = scaled(b.scale, multiply(b.numerator, a.denominator.clone()));
@@ -212,7 +258,11 @@ fn add_forms(op: BinOp, a: RatioForm, b: RatioForm) -> RatioForm {
 }
 
 fn binary(op: BinOp, left: Expr, right: Expr) -> Expr {
-    Expr::Binary { op, left: Box::new(left), right: Box::new(right) }
+    Expr::Binary {
+        op,
+        left: Box::new(left),
+        right: Box::new(right),
+    }
 }
 
 fn multiply(a: Option<Expr>, b: Option<Expr>) -> Option<Expr> {
@@ -244,8 +294,7 @@ impl fmt::Display for Expr {
             Expr::Binary { op, left, right } => {
                 let wrap_left = matches!(left.as_ref(), Expr::Binary { op: inner, .. } if inner.precedence() < op.precedence());
                 // Operators associate to the left, so an equal-precedence right operand keeps its parentheses.
-                let wrap_right =
-                    matches!(right.as_ref(), Expr::Binary { op: inner, .. } if inner.precedence() <= op.precedence());
+                let wrap_right = matches!(right.as_ref(), Expr::Binary { op: inner, .. } if inner.precedence() <= op.precedence());
                 write_operand(f, left, wrap_left)?;
                 write!(f, " {} ", op.symbol())?;
                 write_operand(f, right, wrap_right)
@@ -255,7 +304,11 @@ impl fmt::Display for Expr {
 }
 
 fn write_operand(f: &mut fmt::Formatter<'_>, expr: &Expr, wrap: bool) -> fmt::Result {
-    if wrap { write!(f, "({expr})") } else { write!(f, "{expr}") }
+    if wrap {
+        write!(f, "({expr})")
+    } else {
+        write!(f, "{expr}")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -304,7 +357,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ExprSyntaxError> {
         };
         if let Some(kind) = single {
             chars.next();
-            tokens.push(Token { kind, span: start..start + 1 });
+            tokens.push(Token {
+                kind,
+                span: start..start + 1,
+            });
             continue;
         }
         if c.is_ascii_digit() || c == '.' {
@@ -321,7 +377,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ExprSyntaxError> {
                 offset: start,
                 message: format!("`{}` is not a number", &text[start..end]),
             })?;
-            tokens.push(Token { kind: TokenKind::Number(value), span: start..end });
+            tokens.push(Token {
+                kind: TokenKind::Number(value),
+                span: start..end,
+            });
             continue;
         }
         if c.is_ascii_alphabetic() {
@@ -335,14 +394,22 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ExprSyntaxError> {
             }
             let name = &text[start..end];
             if !is_metric_name(name) {
-                return Err(ExprSyntaxError { offset: start, message: format!("`{name}` is not a valid metric name") });
+                return Err(ExprSyntaxError {
+                    offset: start,
+                    message: format!("`{name}` is not a valid metric name"),
+                });
             }
-            tokens.push(Token { kind: TokenKind::Name(name.to_owned()), span: start..end });
+            tokens.push(Token {
+                kind: TokenKind::Name(name.to_owned()),
+                span: start..end,
+            });
             continue;
         }
         return Err(ExprSyntaxError {
             offset: start,
-            message: format!("unexpected character `{c}` (expressions use metric names, numbers, + - * / and parentheses)"),
+            message: format!(
+                "unexpected character `{c}` (expressions use metric names, numbers, + - * / and parentheses)"
+            ),
         });
     }
     Ok(tokens)
@@ -392,7 +459,10 @@ impl Parser {
 
     fn primary(&mut self) -> Result<Expr, ExprSyntaxError> {
         let Some(token) = self.tokens.get(self.position).cloned() else {
-            return Err(ExprSyntaxError { offset: self.end, message: "expression ends too early".to_owned() });
+            return Err(ExprSyntaxError {
+                offset: self.end,
+                message: "expression ends too early".to_owned(),
+            });
         };
         self.position += 1;
         match token.kind {
@@ -404,7 +474,10 @@ impl Parser {
             TokenKind::Open => {
                 let inner = self.expression()?;
                 match self.tokens.get(self.position) {
-                    Some(Token { kind: TokenKind::Close, .. }) => {
+                    Some(Token {
+                        kind: TokenKind::Close,
+                        ..
+                    }) => {
                         self.position += 1;
                         Ok(inner)
                     }
@@ -412,12 +485,18 @@ impl Parser {
                         offset: other.span.start,
                         message: format!("expected `)`, found {}", other.kind.describe()),
                     }),
-                    None => Err(ExprSyntaxError { offset: self.end, message: "missing `)`".to_owned() }),
+                    None => Err(ExprSyntaxError {
+                        offset: self.end,
+                        message: "missing `)`".to_owned(),
+                    }),
                 }
             }
             other => Err(ExprSyntaxError {
                 offset: token.span.start,
-                message: format!("expected a number, a metric or `(`, found {}", other.describe()),
+                message: format!(
+                    "expected a number, a metric or `(`, found {}",
+                    other.describe()
+                ),
             }),
         }
     }
@@ -450,13 +529,28 @@ mod tests {
 
     #[test]
     fn metric_references_carry_their_offsets() {
-        let parsed = parse_expr("100 * kg.pupils / pop.age3_5.resident").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(parsed.metric_refs, vec![("kg.pupils".to_owned(), 6..15), ("pop.age3_5.resident".to_owned(), 18..37)]);
+        let parsed =
+            parse_expr("100 * kg.pupils / pop.age3_5.resident").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            parsed.metric_refs,
+            vec![
+                ("kg.pupils".to_owned(), 6..15),
+                ("pop.age3_5.resident".to_owned(), 18..37)
+            ]
+        );
     }
 
     #[test]
     fn syntax_errors_point_at_the_problem() {
-        let cases = [("a +", 3), ("a + * b", 4), ("(a + b", 6), ("a b", 2), ("a % b", 2), ("2..3", 0), ("a. + b", 0)];
+        let cases = [
+            ("a +", 3),
+            ("a + * b", 4),
+            ("(a + b", 6),
+            ("a b", 2),
+            ("a % b", 2),
+            ("2..3", 0),
+            ("a. + b", 0),
+        ];
         for (text, offset) in cases {
             match parse_expr(text) {
                 Ok(parsed) => panic!("{text} parsed as {:?}", parsed.expr),
@@ -468,17 +562,35 @@ mod tests {
     #[test]
     fn ratio_form_of_common_shapes() {
         let form = parse("100 * a / b").ratio_form();
-        assert_eq!((form.scale, form.numerator, form.denominator), (100.0, Some(parse("a")), Some(parse("b"))));
+        assert_eq!(
+            (form.scale, form.numerator, form.denominator),
+            (100.0, Some(parse("a")), Some(parse("b")))
+        );
         let form = parse("a / b * 100").ratio_form();
-        assert_eq!((form.scale, form.numerator, form.denominator), (100.0, Some(parse("a")), Some(parse("b"))));
+        assert_eq!(
+            (form.scale, form.numerator, form.denominator),
+            (100.0, Some(parse("a")), Some(parse("b")))
+        );
         let form = parse("100 * (a + b) / c").ratio_form();
-        assert_eq!((form.scale, form.numerator, form.denominator), (100.0, Some(parse("a + b")), Some(parse("c"))));
+        assert_eq!(
+            (form.scale, form.numerator, form.denominator),
+            (100.0, Some(parse("a + b")), Some(parse("c")))
+        );
         let form = parse("a / b / c").ratio_form();
-        assert_eq!((form.numerator, form.denominator), (Some(parse("a")), Some(parse("b * c"))));
+        assert_eq!(
+            (form.numerator, form.denominator),
+            (Some(parse("a")), Some(parse("b * c")))
+        );
         let form = parse("a").ratio_form();
-        assert_eq!((form.scale, form.numerator, form.denominator), (1.0, Some(parse("a")), None));
+        assert_eq!(
+            (form.scale, form.numerator, form.denominator),
+            (1.0, Some(parse("a")), None)
+        );
         let form = parse("a / b + c / b").ratio_form();
-        assert_eq!((form.numerator, form.denominator), (Some(parse("a + c")), Some(parse("b"))));
+        assert_eq!(
+            (form.numerator, form.denominator),
+            (Some(parse("a + c")), Some(parse("b")))
+        );
     }
 
     #[test]
@@ -492,7 +604,8 @@ mod tests {
 
     fn arbitrary_expr() -> impl Strategy<Value = Expr> {
         let leaf = prop_oneof![
-            (0u32..1000, 0u32..4).prop_map(|(n, d)| Expr::Number(f64::from(n) / f64::from(10u32.pow(d)))),
+            (0u32..1000, 0u32..4)
+                .prop_map(|(n, d)| Expr::Number(f64::from(n) / f64::from(10u32.pow(d)))),
             (0..NAMES.len()).prop_map(|i| Expr::Metric(NAMES[i].to_owned())),
         ];
         leaf.prop_recursive(5, 40, 2, |inner| {

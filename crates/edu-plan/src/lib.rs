@@ -17,15 +17,19 @@ mod metric;
 mod parse;
 mod plan;
 
+pub use coverage::{SeedSentence, check_seed_coverage, seed_sentences};
 pub use diagnostic::{Diagnostic, LineIndex, PlanErrors, Severity};
-pub use expr::{BinOp, Expr, ExprEvalError, ExprSyntaxError, ParsedExpr, RatioForm, is_metric_name, parse_expr};
+pub use diff::{Changes, FieldChange, ItemChange, PlanDiff, diff_plans};
+pub use eval::{
+    BreakdownResult, EvalPeriod, Evaluation, IndicatorValue, MetricKey, MetricRequest,
+    MetricSource, MetricValues, Status, StatusReason, TargetResult, evaluate, indicator_value,
+};
+pub use expr::{
+    BinOp, Expr, ExprEvalError, ExprSyntaxError, ParsedExpr, RatioForm, is_metric_name, parse_expr,
+};
+pub use memory::{
+    InMemorySource, Institution, KeyAreaRecord, PopulationRecord, PupilRecord, StaffRecord,
+};
 pub use metric::*;
 pub use parse::{check_plan, parse_plan};
 pub use plan::*;
-pub use eval::{
-    BreakdownResult, EvalPeriod, Evaluation, IndicatorValue, MetricKey, MetricRequest, MetricSource, MetricValues, Status,
-    StatusReason, TargetResult, evaluate, indicator_value,
-};
-pub use memory::{InMemorySource, Institution, KeyAreaRecord, PopulationRecord, PupilRecord, StaffRecord};
-pub use diff::{Changes, FieldChange, ItemChange, PlanDiff, diff_plans};
-pub use coverage::{SeedSentence, check_seed_coverage, seed_sentences};

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::eval::{MetricRequest, MetricSource};
 use crate::metric::{
-    Area, Authority, Breakdown, InstitutionFilter, InstitutionKind, KeyAreaType, Ownership, PopulationBasis, Sex,
-    Source, StaffRole,
+    Area, Authority, Breakdown, InstitutionFilter, InstitutionKind, KeyAreaType, Ownership,
+    PopulationBasis, Sex, Source, StaffRole,
 };
 
 /// An institution of the registry.
@@ -82,12 +82,22 @@ pub struct InMemorySource {
 
 impl InMemorySource {
     fn institution(&self, code: &str) -> Option<&Institution> {
-        self.institutions.iter().find(|institution| institution.code == code)
+        self.institutions
+            .iter()
+            .find(|institution| institution.code == code)
     }
 
     /// Institutions under `org` (the city, a district or the institution itself) passing the filter and breakdown.
-    fn institution_passes(&self, code: &str, org: &str, filter: &InstitutionFilter, breakdown: Option<Breakdown>) -> bool {
-        let Some(institution) = self.institution(code) else { return false };
+    fn institution_passes(
+        &self,
+        code: &str,
+        org: &str,
+        filter: &InstitutionFilter,
+        breakdown: Option<Breakdown>,
+    ) -> bool {
+        let Some(institution) = self.institution(code) else {
+            return false;
+        };
         let in_org = org == self.city || org == institution.district || org == institution.code;
         let breakdown_ok = match breakdown {
             Some(Breakdown::Area(area)) => institution.area == area,
@@ -97,38 +107,62 @@ impl InMemorySource {
         in_org
             && breakdown_ok
             && (filter.kind.is_empty() || filter.kind.contains(&institution.kind))
-            && filter.ownership.is_none_or(|ownership| institution.ownership == ownership)
-            && filter.inclusive.is_none_or(|inclusive| institution.inclusive == inclusive)
+            && filter
+                .ownership
+                .is_none_or(|ownership| institution.ownership == ownership)
+            && filter
+                .inclusive
+                .is_none_or(|inclusive| institution.inclusive == inclusive)
             && filter.area.is_none_or(|area| institution.area == area)
-            && filter.authority.is_none_or(|authority| institution.authority == authority)
-            && filter.tag.as_ref().is_none_or(|tag| institution.tags.contains(tag))
+            && filter
+                .authority
+                .is_none_or(|authority| institution.authority == authority)
+            && filter
+                .tag
+                .as_ref()
+                .is_none_or(|tag| institution.tags.contains(tag))
     }
 }
 
 fn sex_passes(sex: Sex, filter: Option<Sex>, breakdown: Option<Breakdown>) -> bool {
-    filter.is_none_or(|wanted| wanted == sex) && !matches!(breakdown, Some(Breakdown::Sex(wanted)) if wanted != sex)
+    filter.is_none_or(|wanted| wanted == sex)
+        && !matches!(breakdown, Some(Breakdown::Sex(wanted)) if wanted != sex)
 }
 
 impl MetricSource for InMemorySource {
     fn value(&self, request: &MetricRequest<'_>) -> Option<f64> {
         let (org, breakdown) = (request.org, request.breakdown);
-        let passes = |code: &str, filter: &InstitutionFilter| self.institution_passes(code, org, filter, breakdown);
+        let passes = |code: &str, filter: &InstitutionFilter| {
+            self.institution_passes(code, org, filter, breakdown)
+        };
         match &request.metric.source {
-            Source::Pupils { institutions, pupils } => {
+            Source::Pupils {
+                institutions,
+                pupils,
+            } => {
                 let total: u32 = self
                     .pupils
                     .iter()
                     .filter(|record| passes(&record.institution, institutions))
                     .filter(|record| sex_passes(record.sex, pupils.sex, breakdown))
-                    .filter(|record| pupils.grade.is_empty() || pupils.grade.contains(&record.grade))
+                    .filter(|record| {
+                        pupils.grade.is_empty() || pupils.grade.contains(&record.grade)
+                    })
                     .filter(|record| pupils.age_min.is_none_or(|min| record.age >= min))
                     .filter(|record| pupils.age_max.is_none_or(|max| record.age <= max))
-                    .filter(|record| pupils.new_entrants.is_none_or(|new| record.new_entrant == new))
+                    .filter(|record| {
+                        pupils
+                            .new_entrants
+                            .is_none_or(|new| record.new_entrant == new)
+                    })
                     .map(|record| record.count)
                     .sum();
                 Some(f64::from(total))
             }
-            Source::Institutions { institutions, has_certified_guard } => {
+            Source::Institutions {
+                institutions,
+                has_certified_guard,
+            } => {
                 if matches!(breakdown, Some(Breakdown::Sex(_))) {
                     return None;
                 }
@@ -144,27 +178,51 @@ impl MetricSource for InMemorySource {
                     .institutions
                     .iter()
                     .filter(|institution| passes(&institution.code, institutions))
-                    .filter(|institution| has_certified_guard.is_none_or(|wanted| guarded(&institution.code) == wanted))
+                    .filter(|institution| {
+                        has_certified_guard
+                            .is_none_or(|wanted| guarded(&institution.code) == wanted)
+                    })
                     .count();
                 Some(count as f64)
             }
-            Source::Staff { institutions, staff } => {
+            Source::Staff {
+                institutions,
+                staff,
+            } => {
                 let total: u32 = self
                     .staff
                     .iter()
                     .filter(|record| passes(&record.institution, institutions))
                     .filter(|record| sex_passes(record.sex, staff.sex, breakdown))
                     .filter(|record| staff.role.is_empty() || staff.role.contains(&record.role))
-                    .filter(|record| staff.certified.is_none_or(|wanted| record.certified == wanted))
-                    .filter(|record| staff.hired_in_period.is_none_or(|wanted| record.hired_in_period == wanted))
-                    .filter(|record| staff.retiring_in_period.is_none_or(|wanted| record.retiring_in_period == wanted))
-                    .filter(|record| staff.special_post.is_none_or(|wanted| record.special_post == wanted))
+                    .filter(|record| {
+                        staff
+                            .certified
+                            .is_none_or(|wanted| record.certified == wanted)
+                    })
+                    .filter(|record| {
+                        staff
+                            .hired_in_period
+                            .is_none_or(|wanted| record.hired_in_period == wanted)
+                    })
+                    .filter(|record| {
+                        staff
+                            .retiring_in_period
+                            .is_none_or(|wanted| record.retiring_in_period == wanted)
+                    })
+                    .filter(|record| {
+                        staff
+                            .special_post
+                            .is_none_or(|wanted| record.special_post == wanted)
+                    })
                     .map(|record| record.count)
                     .sum();
                 Some(f64::from(total))
             }
             Source::Population(spec) => {
-                if matches!(breakdown, Some(Breakdown::Ownership(_))) || self.institution(org).is_some() {
+                if matches!(breakdown, Some(Breakdown::Ownership(_)))
+                    || self.institution(org).is_some()
+                {
                     return None;
                 }
                 let year = request.period.population_year();
@@ -190,12 +248,17 @@ impl MetricSource for InMemorySource {
                 let total = self
                     .per_institution
                     .iter()
-                    .filter(|((metric, code), _)| metric == request.name && passes(code, institutions))
+                    .filter(|((metric, code), _)| {
+                        metric == request.name && passes(code, institutions)
+                    })
                     .map(|(_, value)| value)
                     .sum();
                 Some(total)
             }
-            Source::KeyAreas { institutions, key_areas } => {
+            Source::KeyAreas {
+                institutions,
+                key_areas,
+            } => {
                 if matches!(breakdown, Some(Breakdown::Sex(_))) {
                     return None;
                 }
@@ -203,9 +266,20 @@ impl MetricSource for InMemorySource {
                     .key_areas
                     .iter()
                     .filter(|record| passes(&record.institution, institutions))
-                    .filter(|record| key_areas.area_type.is_empty() || key_areas.area_type.contains(&record.area_type))
-                    .filter(|record| key_areas.camera.is_none_or(|wanted| record.camera == wanted))
-                    .filter(|record| key_areas.police_link.is_none_or(|wanted| record.police_link == wanted))
+                    .filter(|record| {
+                        key_areas.area_type.is_empty()
+                            || key_areas.area_type.contains(&record.area_type)
+                    })
+                    .filter(|record| {
+                        key_areas
+                            .camera
+                            .is_none_or(|wanted| record.camera == wanted)
+                    })
+                    .filter(|record| {
+                        key_areas
+                            .police_link
+                            .is_none_or(|wanted| record.police_link == wanted)
+                    })
                     .count();
                 Some(count as f64)
             }

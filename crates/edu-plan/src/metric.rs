@@ -20,13 +20,33 @@ pub struct MetricDef {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum Source {
-    Pupils { institutions: InstitutionFilter, pupils: PupilFilter },
-    Institutions { institutions: InstitutionFilter, has_certified_guard: Option<bool> },
-    Staff { institutions: InstitutionFilter, staff: StaffFilter },
+    Pupils {
+        institutions: InstitutionFilter,
+        pupils: PupilFilter,
+    },
+    Institutions {
+        institutions: InstitutionFilter,
+        has_certified_guard: Option<bool>,
+    },
+    Staff {
+        institutions: InstitutionFilter,
+        staff: StaffFilter,
+    },
     Population(PopulationSpec),
-    Obligation { institutions: InstitutionFilter, obligation: String, agg: ObligationAgg },
-    Ledger { institutions: InstitutionFilter, ledger: String, cases: LedgerFilter },
-    KeyAreas { institutions: InstitutionFilter, key_areas: KeyAreaFilter },
+    Obligation {
+        institutions: InstitutionFilter,
+        obligation: String,
+        agg: ObligationAgg,
+    },
+    Ledger {
+        institutions: InstitutionFilter,
+        ledger: String,
+        cases: LedgerFilter,
+    },
+    KeyAreas {
+        institutions: InstitutionFilter,
+        key_areas: KeyAreaFilter,
+    },
 }
 
 /// The source names, as written in `source = "..."`.
@@ -69,12 +89,27 @@ impl SourceKind {
     pub fn filter_keys(self) -> &'static [&'static str] {
         match self {
             SourceKind::Pupils => &[
-                "kind", "ownership", "inclusive", "area", "authority", "tag", "sex", "grade", "age_min", "age_max",
+                "kind",
+                "ownership",
+                "inclusive",
+                "area",
+                "authority",
+                "tag",
+                "sex",
+                "grade",
+                "age_min",
+                "age_max",
                 "new_entrants",
             ],
-            SourceKind::Institutions => {
-                &["kind", "ownership", "inclusive", "area", "authority", "tag", "has_certified_guard"]
-            }
+            SourceKind::Institutions => &[
+                "kind",
+                "ownership",
+                "inclusive",
+                "area",
+                "authority",
+                "tag",
+                "has_certified_guard",
+            ],
             SourceKind::Staff => &[
                 "kind",
                 "ownership",
@@ -90,9 +125,17 @@ impl SourceKind {
                 "sex",
             ],
             SourceKind::Population => &["basis", "age_min", "age_max", "denominator_version"],
-            SourceKind::Obligation => {
-                &["kind", "ownership", "inclusive", "area", "authority", "tag", "obligation", "agg", "field"]
-            }
+            SourceKind::Obligation => &[
+                "kind",
+                "ownership",
+                "inclusive",
+                "area",
+                "authority",
+                "tag",
+                "obligation",
+                "agg",
+                "field",
+            ],
             SourceKind::Ledger => &[
                 "kind",
                 "ownership",
@@ -109,20 +152,33 @@ impl SourceKind {
                 "opened_in_period",
                 "closed_on_time",
             ],
-            SourceKind::KeyAreas => {
-                &["kind", "ownership", "inclusive", "area", "authority", "tag", "area_type", "camera", "police_link"]
-            }
+            SourceKind::KeyAreas => &[
+                "kind",
+                "ownership",
+                "inclusive",
+                "area",
+                "authority",
+                "tag",
+                "area_type",
+                "camera",
+                "police_link",
+            ],
         }
     }
 
     /// The breakdown dimensions this source can be split by.
     pub fn breakdowns(self) -> &'static [BreakdownDim] {
         match self {
-            SourceKind::Pupils | SourceKind::Staff => &[BreakdownDim::Area, BreakdownDim::Ownership, BreakdownDim::Sex],
+            SourceKind::Pupils | SourceKind::Staff => &[
+                BreakdownDim::Area,
+                BreakdownDim::Ownership,
+                BreakdownDim::Sex,
+            ],
             SourceKind::Population => &[BreakdownDim::Area, BreakdownDim::Sex],
-            SourceKind::Institutions | SourceKind::Obligation | SourceKind::Ledger | SourceKind::KeyAreas => {
-                &[BreakdownDim::Area, BreakdownDim::Ownership]
-            }
+            SourceKind::Institutions
+            | SourceKind::Obligation
+            | SourceKind::Ledger
+            | SourceKind::KeyAreas => &[BreakdownDim::Area, BreakdownDim::Ownership],
         }
     }
 }
@@ -299,7 +355,15 @@ pub enum ObligationAgg {
 }
 
 impl ObligationAgg {
-    pub const NAMES: [&'static str; 7] = ["sum", "expected", "submitted", "on_time", "late", "zero", "missing"];
+    pub const NAMES: [&'static str; 7] = [
+        "sum",
+        "expected",
+        "submitted",
+        "on_time",
+        "late",
+        "zero",
+        "missing",
+    ];
 }
 
 /// Risk / hazard levels: the four colours of risk grading, or the two hazard grades.
@@ -378,7 +442,10 @@ impl BreakdownDim {
         match self {
             BreakdownDim::Area => vec![Breakdown::Area(Area::Urban), Breakdown::Area(Area::Rural)],
             BreakdownDim::Ownership => {
-                vec![Breakdown::Ownership(Ownership::Public), Breakdown::Ownership(Ownership::Private)]
+                vec![
+                    Breakdown::Ownership(Ownership::Public),
+                    Breakdown::Ownership(Ownership::Private),
+                ]
             }
             BreakdownDim::Sex => vec![Breakdown::Sex(Sex::Male), Breakdown::Sex(Sex::Female)],
         }

@@ -14,19 +14,28 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use crate::diagnostic::{Diagnostic, PlanErrors, Sink};
 use crate::expr::{is_metric_name, parse_expr};
 use crate::metric::{
-    Area, Authority, BreakdownDim, InstitutionFilter, InstitutionKind, KeyAreaFilter, KeyAreaType, LedgerFilter, Level,
-    MetricDef, ObligationAgg, Ownership, PopulationBasis, PopulationSpec, PupilFilter, Sex, Source, SourceKind,
-    StaffFilter, StaffRole,
+    Area, Authority, BreakdownDim, InstitutionFilter, InstitutionKind, KeyAreaFilter, KeyAreaType,
+    LedgerFilter, Level, MetricDef, ObligationAgg, Ownership, PopulationBasis, PopulationSpec,
+    PupilFilter, Sex, Source, SourceKind, StaffFilter, StaffRole,
 };
 use crate::plan::{
-    Commitment, CommitmentKind, Comparator, CoverageEntry, ENGINES, OrgLevel, Period, Plan, PlanDate, PlanHeader,
-    Registry, Scope, ServedBy, SourceDocument, Target,
+    Commitment, CommitmentKind, Comparator, CoverageEntry, ENGINES, OrgLevel, Period, Plan,
+    PlanDate, PlanHeader, Registry, Scope, ServedBy, SourceDocument, Target,
 };
 
 type Span = Range<usize>;
 
-const TOP_LEVEL_KEYS: [&str; 9] =
-    ["plan", "periods", "metrics", "targets", "obligations", "ledgers", "registries", "commitment", "coverage"];
+const TOP_LEVEL_KEYS: [&str; 9] = [
+    "plan",
+    "periods",
+    "metrics",
+    "targets",
+    "obligations",
+    "ledgers",
+    "registries",
+    "commitment",
+    "coverage",
+];
 const METRIC_COMMON_KEYS: [&str; 4] = ["title", "unit", "description", "source"];
 
 /// Parses and checks a plan; succeeds when there is no error (warnings are dropped: use [`check_plan`] to see them).
@@ -41,7 +50,12 @@ pub fn parse_plan(text: &str) -> Result<Plan, PlanErrors> {
 /// sorted by position.
 pub fn check_plan(text: &str) -> (Option<Plan>, Vec<Diagnostic>) {
     let mut sink = Sink::new(text);
-    let plan = Checker { text, sink: &mut sink, references: Vec::new() }.run();
+    let plan = Checker {
+        text,
+        sink: &mut sink,
+        references: Vec::new(),
+    }
+    .run();
     let ok = !sink.has_errors();
     let diagnostics = sink.finish();
     (plan.filter(|_| ok), diagnostics)
@@ -67,7 +81,8 @@ impl<'t> Checker<'t, '_> {
         let (root, syntax_errors) = DeTable::parse_recoverable(self.text);
         if !syntax_errors.is_empty() {
             for error in syntax_errors {
-                self.sink.error(error.span(), format!("TOML syntax: {}", error.message()));
+                self.sink
+                    .error(error.span(), format!("TOML syntax: {}", error.message()));
             }
             return None;
         }
@@ -82,7 +97,10 @@ impl<'t> Checker<'t, '_> {
                 }
                 None => self.sink.error(
                     Some(key.span()),
-                    format!("unknown top-level key `{name}`; expected one of: {}", TOP_LEVEL_KEYS.join(", ")),
+                    format!(
+                        "unknown top-level key `{name}`; expected one of: {}",
+                        TOP_LEVEL_KEYS.join(", ")
+                    ),
                 ),
             }
         }
@@ -90,48 +108,86 @@ impl<'t> Checker<'t, '_> {
         let header = match sections.get("plan") {
             Some(value) => self.header(value),
             None => {
-                self.sink.error(Some(root_span.start..root_span.start), "missing the `[plan]` header table");
+                self.sink.error(
+                    Some(root_span.start..root_span.start),
+                    "missing the `[plan]` header table",
+                );
                 None
             }
         };
         let periods = self.keyed(sections.get("periods").copied(), "periods", Self::period);
-        let registries = self.keyed(sections.get("registries").copied(), "registries", |checker, _, _, value| {
-            checker.deserialize::<RawRegistry>(value, "registry").map(|raw| Registry {
-                title: raw.title,
-                tag: raw.tag,
-                description: raw.description,
-            })
-        });
-        let obligations = self.keyed(sections.get("obligations").copied(), "obligations", |checker, id, _, value| {
-            checker.raw_declaration(id, value, "obligation", &["title", "cadence"])
-        });
-        let ledgers = self.keyed(sections.get("ledgers").copied(), "ledgers", |checker, id, _, value| {
-            checker.raw_declaration(id, value, "ledger", &["title"])
-        });
+        let registries = self.keyed(
+            sections.get("registries").copied(),
+            "registries",
+            |checker, _, _, value| {
+                checker
+                    .deserialize::<RawRegistry>(value, "registry")
+                    .map(|raw| Registry {
+                        title: raw.title,
+                        tag: raw.tag,
+                        description: raw.description,
+                    })
+            },
+        );
+        let obligations = self.keyed(
+            sections.get("obligations").copied(),
+            "obligations",
+            |checker, id, _, value| {
+                checker.raw_declaration(id, value, "obligation", &["title", "cadence"])
+            },
+        );
+        let ledgers = self.keyed(
+            sections.get("ledgers").copied(),
+            "ledgers",
+            |checker, id, _, value| checker.raw_declaration(id, value, "ledger", &["title"]),
+        );
         if let Some((header, default_period_span)) = &header
             && !periods.contains_key(&header.default_period)
         {
             self.sink.error(
                 Some(default_period_span.clone()),
-                format!("default_period `{}` is not declared in [periods]", header.default_period),
+                format!(
+                    "default_period `{}` is not declared in [periods]",
+                    header.default_period
+                ),
             );
         }
         let header = header.map(|(header, _)| header);
         let metrics = self.keyed(sections.get("metrics").copied(), "metrics", Self::metric);
-        let targets = self.keyed(sections.get("targets").copied(), "targets", |checker, id, key_span, value| {
-            checker.target(id, key_span, value, &metrics, &periods)
-        });
-        let commitments = self.array(sections.get("commitment").copied(), "commitment", |checker, value| {
-            checker.deserialize::<RawCommitment>(value, "commitment")
-        });
-        let coverage = self.array(sections.get("coverage").copied(), "coverage", |checker, value| {
-            checker.deserialize::<RawCoverage>(value, "coverage")
-        });
+        let targets = self.keyed(
+            sections.get("targets").copied(),
+            "targets",
+            |checker, id, key_span, value| checker.target(id, key_span, value, &metrics, &periods),
+        );
+        let commitments = self.array(
+            sections.get("commitment").copied(),
+            "commitment",
+            |checker, value| checker.deserialize::<RawCommitment>(value, "commitment"),
+        );
+        let coverage = self.array(
+            sections.get("coverage").copied(),
+            "coverage",
+            |checker, value| checker.deserialize::<RawCoverage>(value, "coverage"),
+        );
 
         self.check_references(&obligations, &ledgers, &registries);
-        let commitments = self.commitments(commitments, header.as_ref(), &targets, &obligations, &ledgers, &registries);
+        let commitments = self.commitments(
+            commitments,
+            header.as_ref(),
+            &targets,
+            &obligations,
+            &ledgers,
+            &registries,
+        );
         let coverage = self.coverage(coverage, &commitments);
-        self.unused_warnings(&metrics, &targets, &commitments, &obligations, &ledgers, &registries);
+        self.unused_warnings(
+            &metrics,
+            &targets,
+            &commitments,
+            &obligations,
+            &ledgers,
+            &registries,
+        );
 
         let header = header?;
         let mut targets: Vec<(Span, Target)> = targets.into_values().collect();
@@ -149,16 +205,26 @@ impl<'t> Checker<'t, '_> {
             obligations: strip(obligations),
             ledgers: strip(ledgers),
             registries: strip(registries),
-            commitments: commitments.into_iter().map(|(commitment, _)| commitment).collect(),
+            commitments: commitments
+                .into_iter()
+                .map(|(commitment, _)| commitment)
+                .collect(),
             coverage,
         })
     }
 
-    fn deserialize<T: DeserializeOwned>(&mut self, value: &Spanned<DeValue<'_>>, what: &str) -> Option<T> {
+    fn deserialize<T: DeserializeOwned>(
+        &mut self,
+        value: &Spanned<DeValue<'_>>,
+        what: &str,
+    ) -> Option<T> {
         match T::deserialize(ValueDeserializer::from(value.clone())) {
             Ok(parsed) => Some(parsed),
             Err(error) => {
-                self.sink.error(error.span().or_else(|| Some(value.span())), format!("{what}: {}", error.message()));
+                self.sink.error(
+                    error.span().or_else(|| Some(value.span())),
+                    format!("{what}: {}", error.message()),
+                );
                 None
             }
         }
@@ -174,7 +240,10 @@ impl<'t> Checker<'t, '_> {
         let mut items = BTreeMap::new();
         let Some(section) = section else { return items };
         let Some(table) = section.get_ref().as_table() else {
-            self.sink.error(Some(section.span()), format!("`{name}` must be a table of items keyed by id"));
+            self.sink.error(
+                Some(section.span()),
+                format!("`{name}` must be a table of items keyed by id"),
+            );
             return items;
         };
         for (key, value) in table.iter() {
@@ -193,19 +262,30 @@ impl<'t> Checker<'t, '_> {
         name: &str,
         mut item: impl FnMut(&mut Self, &Spanned<DeValue<'_>>) -> Option<T>,
     ) -> Vec<(T, Span)> {
-        let Some(section) = section else { return Vec::new() };
-        let Some(array) = section.get_ref().as_array() else {
-            self.sink.error(Some(section.span()), format!("`{name}` must be an array of tables: write `[[{name}]]`"));
+        let Some(section) = section else {
             return Vec::new();
         };
-        array.iter().filter_map(|value| item(self, value).map(|parsed| (parsed, value.span()))).collect()
+        let Some(array) = section.get_ref().as_array() else {
+            self.sink.error(
+                Some(section.span()),
+                format!("`{name}` must be an array of tables: write `[[{name}]]`"),
+            );
+            return Vec::new();
+        };
+        array
+            .iter()
+            .filter_map(|value| item(self, value).map(|parsed| (parsed, value.span())))
+            .collect()
     }
 
     fn header(&mut self, value: &Spanned<DeValue<'_>>) -> Option<(PlanHeader, Span)> {
         let raw: RawHeader = self.deserialize(value, "[plan]")?;
         let city = raw.city.get_ref();
         if city.len() != 6 || !city.bytes().all(|b| b.is_ascii_digit()) {
-            self.sink.error(Some(raw.city.span()), format!("city `{city}` must be a 6-digit GB/T 2260 code"));
+            self.sink.error(
+                Some(raw.city.span()),
+                format!("city `{city}` must be a 6-digit GB/T 2260 code"),
+            );
         }
         let margin = *raw.at_risk_margin.get_ref();
         if !(0.0..1.0).contains(&margin) {
@@ -217,7 +297,10 @@ impl<'t> Checker<'t, '_> {
         let mut seen = BTreeSet::new();
         for section in &raw.sections {
             if !seen.insert(section.get_ref()) {
-                self.sink.error(Some(section.span()), format!("section `{}` is listed twice", section.get_ref()));
+                self.sink.error(
+                    Some(section.span()),
+                    format!("section `{}` is listed twice", section.get_ref()),
+                );
             }
         }
         let published = raw.source.published.and_then(|date| self.date(&date));
@@ -242,7 +325,6 @@ impl<'t> Checker<'t, '_> {
         Some((header, default_period_span))
     }
 
-
     fn date(&mut self, value: &Spanned<toml::value::Datetime>) -> Option<PlanDate> {
         let datetime = value.get_ref();
         let date = match (datetime.date, datetime.time, datetime.offset) {
@@ -250,20 +332,35 @@ impl<'t> Checker<'t, '_> {
             _ => None,
         };
         if date.is_none() {
-            self.sink.error(Some(value.span()), format!("`{datetime}` must be a plain date such as 2021-09-01"));
+            self.sink.error(
+                Some(value.span()),
+                format!("`{datetime}` must be a plain date such as 2021-09-01"),
+            );
         }
         date
     }
 
-    fn period(&mut self, _id: &str, _key_span: Span, value: &Spanned<DeValue<'_>>) -> Option<Period> {
+    fn period(
+        &mut self,
+        _id: &str,
+        _key_span: Span,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<Period> {
         let raw: RawPeriod = self.deserialize(value, "period")?;
         let start = self.date(&raw.start)?;
         let end = self.date(&raw.end)?;
         if end < start {
-            self.sink.error(Some(raw.end.span()), format!("period ends ({end}) before it starts ({start})"));
+            self.sink.error(
+                Some(raw.end.span()),
+                format!("period ends ({end}) before it starts ({start})"),
+            );
             return None;
         }
-        Some(Period { title: raw.title, start, end })
+        Some(Period {
+            title: raw.title,
+            start,
+            end,
+        })
     }
 
     /// An obligation or ledger declaration: kept raw (its schema belongs to its engine), with the keys the plan
@@ -280,25 +377,38 @@ impl<'t> Checker<'t, '_> {
         for key in required {
             match table.get(*key) {
                 Some(toml::Value::String(text)) if !text.trim().is_empty() => {}
-                _ => self.sink.error(Some(value.span()), format!("{what} `{id}` needs a non-empty string `{key}`")),
+                _ => self.sink.error(
+                    Some(value.span()),
+                    format!("{what} `{id}` needs a non-empty string `{key}`"),
+                ),
             }
         }
         Some(table)
     }
 
-    fn metric(&mut self, name: &str, key_span: Span, value: &Spanned<DeValue<'_>>) -> Option<MetricDef> {
+    fn metric(
+        &mut self,
+        name: &str,
+        key_span: Span,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<MetricDef> {
         let Some(table) = value.get_ref().as_table() else {
-            self.sink.error(Some(key_span), format!("metric `{name}` must be a table"));
+            self.sink
+                .error(Some(key_span), format!("metric `{name}` must be a table"));
             return None;
         };
         let Some(source_value) = table.get("source") else {
-            let nested = !table.is_empty() && table.values().all(|value| value.get_ref().is_table());
+            let nested =
+                !table.is_empty() && table.values().all(|value| value.get_ref().is_table());
             let hint = if nested {
                 format!("; dotted metric names must be quoted: [metrics.\"{name}.…\"]")
             } else {
                 String::new()
             };
-            self.sink.error(Some(key_span), format!("metric `{name}` has no `source`{hint}"));
+            self.sink.error(
+                Some(key_span),
+                format!("metric `{name}` has no `source`{hint}"),
+            );
             return None;
         };
         if !is_metric_name(name) {
@@ -308,11 +418,17 @@ impl<'t> Checker<'t, '_> {
             );
         }
         let source_name = source_value.get_ref().as_str().unwrap_or_default();
-        let Some(source) = SourceKind::ALL.into_iter().find(|kind| kind.name() == source_name) else {
+        let Some(source) = SourceKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == source_name)
+        else {
             let names: Vec<&str> = SourceKind::ALL.iter().map(|kind| kind.name()).collect();
             self.sink.error(
                 Some(source_value.span()),
-                format!("unknown metric source `{source_name}`; expected one of: {}", names.join(", ")),
+                format!(
+                    "unknown metric source `{source_name}`; expected one of: {}",
+                    names.join(", ")
+                ),
             );
             return None;
         };
@@ -332,7 +448,10 @@ impl<'t> Checker<'t, '_> {
                 let mut known: Vec<&str> = METRIC_COMMON_KEYS.to_vec();
                 known.extend(source.filter_keys());
                 let suggestion = suggest(key_name, known.iter().copied());
-                format!("unknown filter `{key_name}` for source `{source}`{suggestion}; it accepts: {}", known.join(", "))
+                format!(
+                    "unknown filter `{key_name}` for source `{source}`{suggestion}; it accepts: {}",
+                    known.join(", ")
+                )
             } else {
                 format!(
                     "filter `{key_name}` does not apply to source `{source}` (only to {}); `{source}` accepts: {}",
@@ -347,7 +466,12 @@ impl<'t> Checker<'t, '_> {
         }
         let raw: RawMetric = self.deserialize(value, &format!("metric `{name}`"))?;
         let source = self.metric_source(source, &raw, key_span)?;
-        Some(MetricDef { title: raw.title, unit: raw.unit, description: raw.description, source })
+        Some(MetricDef {
+            title: raw.title,
+            unit: raw.unit,
+            description: raw.description,
+            source,
+        })
     }
 
     fn institution_filter(&mut self, raw: &RawMetric) -> InstitutionFilter {
@@ -366,10 +490,14 @@ impl<'t> Checker<'t, '_> {
         if let Some(kind) = &raw.kind
             && kind.get_ref().is_empty()
         {
-            self.sink.error(Some(kind.span()), "`kind` must list at least one institution kind (or be left out)");
+            self.sink.error(
+                Some(kind.span()),
+                "`kind` must list at least one institution kind (or be left out)",
+            );
         }
         if let Some(tag) = &raw.tag {
-            self.references.push((Reference::Tag(tag.get_ref().clone()), tag.span()));
+            self.references
+                .push((Reference::Tag(tag.get_ref().clone()), tag.span()));
         }
         InstitutionFilter {
             kind: raw.kind.map(Spanned::into_inner).unwrap_or_default(),
@@ -381,45 +509,62 @@ impl<'t> Checker<'t, '_> {
         }
     }
 
-    fn metric_source(&mut self, source: SourceKind, raw: &RawMetric, key_span: Span) -> Option<Source> {
-        let flag = |value: Option<bool>| value;
+    fn metric_source(
+        &mut self,
+        source: SourceKind,
+        raw: &RawMetric,
+        key_span: Span,
+    ) -> Option<Source> {
         match source {
             SourceKind::Pupils => {
-                if let Some(grade) = &raw.grade {
-                    if grade.get_ref().is_empty() || grade.get_ref().iter().any(|g| !(1..=12).contains(g)) {
-                        self.sink.error(Some(grade.span()), "`grade` must list grades 1 to 12");
-                    }
+                if let Some(grade) = &raw.grade
+                    && (grade.get_ref().is_empty()
+                        || grade.get_ref().iter().any(|g| !(1..=12).contains(g)))
+                {
+                    self.sink
+                        .error(Some(grade.span()), "`grade` must list grades 1 to 12");
                 }
                 self.age_band(raw.age_min.as_ref(), raw.age_max.as_ref());
                 Some(Source::Pupils {
                     institutions: self.institution_filter(raw),
                     pupils: PupilFilter {
                         sex: raw.sex,
-                        grade: raw.grade.clone().map(Spanned::into_inner).unwrap_or_default(),
+                        grade: raw
+                            .grade
+                            .clone()
+                            .map(Spanned::into_inner)
+                            .unwrap_or_default(),
                         age_min: raw.age_min.as_ref().map(|age| *age.get_ref()),
                         age_max: raw.age_max.as_ref().map(|age| *age.get_ref()),
-                        new_entrants: flag(raw.new_entrants),
+                        new_entrants: (raw.new_entrants),
                     },
                 })
             }
             SourceKind::Institutions => Some(Source::Institutions {
                 institutions: self.institution_filter(raw),
-                has_certified_guard: flag(raw.has_certified_guard),
+                has_certified_guard: (raw.has_certified_guard),
             }),
             SourceKind::Staff => {
                 if let Some(role) = &raw.role
                     && role.get_ref().is_empty()
                 {
-                    self.sink.error(Some(role.span()), "`role` must list at least one role (or be left out)");
+                    self.sink.error(
+                        Some(role.span()),
+                        "`role` must list at least one role (or be left out)",
+                    );
                 }
                 Some(Source::Staff {
                     institutions: self.institution_filter(raw),
                     staff: StaffFilter {
-                        role: raw.role.clone().map(Spanned::into_inner).unwrap_or_default(),
-                        certified: flag(raw.certified),
-                        hired_in_period: flag(raw.hired_in_period),
-                        retiring_in_period: flag(raw.retiring_in_period),
-                        special_post: flag(raw.special_post),
+                        role: raw
+                            .role
+                            .clone()
+                            .map(Spanned::into_inner)
+                            .unwrap_or_default(),
+                        certified: (raw.certified),
+                        hired_in_period: (raw.hired_in_period),
+                        retiring_in_period: (raw.retiring_in_period),
+                        special_post: (raw.special_post),
                         sex: raw.sex,
                     },
                 })
@@ -457,14 +602,23 @@ impl<'t> Checker<'t, '_> {
             }
             SourceKind::Obligation => {
                 let Some(obligation) = &raw.obligation else {
-                    self.sink.error(Some(key_span), "an `obligation` metric needs `obligation = \"<id>\"`");
+                    self.sink.error(
+                        Some(key_span),
+                        "an `obligation` metric needs `obligation = \"<id>\"`",
+                    );
                     return None;
                 };
-                self.references.push((Reference::Obligation(obligation.get_ref().clone()), obligation.span()));
+                self.references.push((
+                    Reference::Obligation(obligation.get_ref().clone()),
+                    obligation.span(),
+                ));
                 let Some(agg) = &raw.agg else {
                     self.sink.error(
                         Some(key_span),
-                        format!("an `obligation` metric needs `agg`, one of: {}", ObligationAgg::NAMES.join(", ")),
+                        format!(
+                            "an `obligation` metric needs `agg`, one of: {}",
+                            ObligationAgg::NAMES.join(", ")
+                        ),
                     );
                     return None;
                 };
@@ -480,11 +634,17 @@ impl<'t> Checker<'t, '_> {
                         ObligationAgg::Sum(field.get_ref().clone())
                     }
                     ("sum", None) => {
-                        self.sink.error(Some(agg.span()), "`agg = \"sum\"` needs `field = \"<form field>\"`");
+                        self.sink.error(
+                            Some(agg.span()),
+                            "`agg = \"sum\"` needs `field = \"<form field>\"`",
+                        );
                         return None;
                     }
                     (_, Some(field)) => {
-                        self.sink.error(Some(field.span()), "`field` is only used with `agg = \"sum\"`");
+                        self.sink.error(
+                            Some(field.span()),
+                            "`field` is only used with `agg = \"sum\"`",
+                        );
                         return None;
                     }
                     ("expected", None) => ObligationAgg::Expected,
@@ -513,20 +673,30 @@ impl<'t> Checker<'t, '_> {
             }
             SourceKind::Ledger => {
                 let Some(ledger) = &raw.ledger else {
-                    self.sink.error(Some(key_span), "a `ledger` metric needs `ledger = \"<id>\"`");
+                    self.sink.error(
+                        Some(key_span),
+                        "a `ledger` metric needs `ledger = \"<id>\"`",
+                    );
                     return None;
                 };
-                self.references.push((Reference::Ledger(ledger.get_ref().clone()), ledger.span()));
+                self.references
+                    .push((Reference::Ledger(ledger.get_ref().clone()), ledger.span()));
                 if let Some(agg) = &raw.agg
                     && agg.get_ref() != "count"
                 {
-                    self.sink.error(Some(agg.span()), "a `ledger` metric only counts cases: `agg = \"count\"`");
+                    self.sink.error(
+                        Some(agg.span()),
+                        "a `ledger` metric only counts cases: `agg = \"count\"`",
+                    );
                     return None;
                 }
                 if let Some(states) = &raw.state {
                     for state in states.get_ref() {
                         self.references.push((
-                            Reference::LedgerState { ledger: ledger.get_ref().clone(), state: state.clone() },
+                            Reference::LedgerState {
+                                ledger: ledger.get_ref().clone(),
+                                state: state.clone(),
+                            },
                             states.span(),
                         ));
                     }
@@ -535,21 +705,33 @@ impl<'t> Checker<'t, '_> {
                     institutions: self.institution_filter(raw),
                     ledger: ledger.get_ref().clone(),
                     cases: LedgerFilter {
-                        state: raw.state.clone().map(Spanned::into_inner).unwrap_or_default(),
-                        open: flag(raw.open),
-                        overdue: flag(raw.overdue),
-                        level: raw.level.clone().map(Spanned::into_inner).unwrap_or_default(),
-                        opened_in_period: flag(raw.opened_in_period),
-                        closed_on_time: flag(raw.closed_on_time),
+                        state: raw
+                            .state
+                            .clone()
+                            .map(Spanned::into_inner)
+                            .unwrap_or_default(),
+                        open: (raw.open),
+                        overdue: (raw.overdue),
+                        level: raw
+                            .level
+                            .clone()
+                            .map(Spanned::into_inner)
+                            .unwrap_or_default(),
+                        opened_in_period: (raw.opened_in_period),
+                        closed_on_time: (raw.closed_on_time),
                     },
                 })
             }
             SourceKind::KeyAreas => Some(Source::KeyAreas {
                 institutions: self.institution_filter(raw),
                 key_areas: KeyAreaFilter {
-                    area_type: raw.area_type.clone().map(Spanned::into_inner).unwrap_or_default(),
-                    camera: flag(raw.camera),
-                    police_link: flag(raw.police_link),
+                    area_type: raw
+                        .area_type
+                        .clone()
+                        .map(Spanned::into_inner)
+                        .unwrap_or_default(),
+                    camera: (raw.camera),
+                    police_link: (raw.police_link),
                 },
             }),
         }
@@ -559,7 +741,14 @@ impl<'t> Checker<'t, '_> {
         if let (Some(min), Some(max)) = (min, max)
             && min.get_ref() > max.get_ref()
         {
-            self.sink.error(Some(max.span()), format!("age_max {} is below age_min {}", max.get_ref(), min.get_ref()));
+            self.sink.error(
+                Some(max.span()),
+                format!(
+                    "age_max {} is below age_min {}",
+                    max.get_ref(),
+                    min.get_ref()
+                ),
+            );
         }
     }
 
@@ -591,7 +780,10 @@ impl<'t> Checker<'t, '_> {
                 }
                 if parsed.expr.divides_by_constant_zero() {
                     ok = false;
-                    self.sink.error(Some(raw.indicator.span()), format!("target `{id}`: division by zero"));
+                    self.sink.error(
+                        Some(raw.indicator.span()),
+                        format!("target `{id}`: division by zero"),
+                    );
                 }
                 Some(parsed.expr)
             }
@@ -621,7 +813,10 @@ impl<'t> Checker<'t, '_> {
                 ok = false;
                 self.sink.error(
                     Some(period.span()),
-                    format!("target `{id}`: period `{}` is not declared in [periods]", period.get_ref()),
+                    format!(
+                        "target `{id}`: period `{}` is not declared in [periods]",
+                        period.get_ref()
+                    ),
                 );
                 period.get_ref().clone()
             }
@@ -632,21 +827,36 @@ impl<'t> Checker<'t, '_> {
             && !(0.0..1.0).contains(margin.get_ref())
         {
             ok = false;
-            self.sink.error(Some(margin.span()), "at_risk_margin must be a fraction in [0, 1)");
+            self.sink.error(
+                Some(margin.span()),
+                "at_risk_margin must be a fraction in [0, 1)",
+            );
         }
         if raw.cumulative && !matches!(comparator, Some(Comparator::Ge | Comparator::Gt)) {
             ok = false;
-            self.sink.error(Some(raw.comparator.span()), "a cumulative target must use `>=` or `>`");
+            self.sink.error(
+                Some(raw.comparator.span()),
+                "a cumulative target must use `>=` or `>`",
+            );
         }
         if raw.title.trim().is_empty() || raw.unit.trim().is_empty() {
             ok = false;
-            self.sink.error(Some(key_span.clone()), format!("target `{id}` needs a non-empty title and unit"));
+            self.sink.error(
+                Some(key_span.clone()),
+                format!("target `{id}` needs a non-empty title and unit"),
+            );
         }
-        let breakdowns = raw.breakdowns.as_ref().map(|b| b.get_ref().clone()).unwrap_or_default();
+        let breakdowns = raw
+            .breakdowns
+            .as_ref()
+            .map(|b| b.get_ref().clone())
+            .unwrap_or_default();
         if let (Some(expr), Some(spanned)) = (&indicator, &raw.breakdowns) {
             for dimension in &breakdowns {
                 for name in expr.metric_names() {
-                    let Some((_, metric)) = metrics.get(name) else { continue };
+                    let Some((_, metric)) = metrics.get(name) else {
+                        continue;
+                    };
                     if !metric.source.kind().breakdowns().contains(dimension) {
                         ok = false;
                         self.sink.error(
@@ -663,10 +873,22 @@ impl<'t> Checker<'t, '_> {
         }
         if raw.scope.levels.get_ref().is_empty() {
             ok = false;
-            self.sink.error(Some(raw.scope.levels.span()), "scope.levels must name at least one level");
+            self.sink.error(
+                Some(raw.scope.levels.span()),
+                "scope.levels must name at least one level",
+            );
         }
         let institutions = self.convert_institution_filter(raw.scope.institutions);
-        let scope = Scope { levels: raw.scope.levels.into_inner().into_iter().map(OrgLevel::from).collect(), institutions };
+        let scope = Scope {
+            levels: raw
+                .scope
+                .levels
+                .into_inner()
+                .into_iter()
+                .map(OrgLevel::from)
+                .collect(),
+            institutions,
+        };
         let (indicator, comparator) = (indicator?, comparator?);
         ok.then_some(Target {
             id: id.to_owned(),
@@ -693,7 +915,10 @@ impl<'t> Checker<'t, '_> {
         ledgers: &BTreeMap<String, (Span, toml::Table)>,
         registries: &BTreeMap<String, (Span, Registry)>,
     ) {
-        let tags: BTreeSet<&str> = registries.values().filter_map(|(_, registry)| registry.tag.as_deref()).collect();
+        let tags: BTreeSet<&str> = registries
+            .values()
+            .filter_map(|(_, registry)| registry.tag.as_deref())
+            .collect();
         for (reference, span) in std::mem::take(&mut self.references) {
             let problem = match &reference {
                 Reference::Obligation(id) if !obligations.contains_key(id) => Some(format!(
@@ -713,13 +938,21 @@ impl<'t> Checker<'t, '_> {
                     .and_then(|(_, table)| declared_names(table.get("fields")))
                     .filter(|fields| !fields.contains(field))
                     .map(|fields| {
-                        format!("obligation `{obligation}` has no field `{field}`; its fields: {}", fields.join(", "))
+                        format!(
+                            "obligation `{obligation}` has no field `{field}`; its fields: {}",
+                            fields.join(", ")
+                        )
                     }),
                 Reference::LedgerState { ledger, state } => ledgers
                     .get(ledger)
                     .and_then(|(_, table)| declared_names(table.get("states")))
                     .filter(|states| !states.contains(state))
-                    .map(|states| format!("ledger `{ledger}` has no state `{state}`; its states: {}", states.join(", "))),
+                    .map(|states| {
+                        format!(
+                            "ledger `{ledger}` has no state `{state}`; its states: {}",
+                            states.join(", ")
+                        )
+                    }),
                 _ => None,
             };
             if let Some(message) = problem {
@@ -744,8 +977,12 @@ impl<'t> Checker<'t, '_> {
             let id = raw.id.get_ref().clone();
             check_id(self.sink, &id, raw.id.span(), "commitment");
             if let Some(first) = seen.get(&id) {
-                let (line, _) = crate::diagnostic::LineIndex::new(self.text).line_column(first.start);
-                self.sink.error(Some(raw.id.span()), format!("duplicate commitment id `{id}` (first at line {line})"));
+                let (line, _) =
+                    crate::diagnostic::LineIndex::new(self.text).line_column(first.start);
+                self.sink.error(
+                    Some(raw.id.span()),
+                    format!("duplicate commitment id `{id}` (first at line {line})"),
+                );
                 continue;
             }
             seen.insert(id.clone(), raw.id.span());
@@ -757,29 +994,49 @@ impl<'t> Checker<'t, '_> {
                     format!(
                         "commitment `{id}`: section `{}` is not in [plan] sections{}",
                         raw.section.get_ref(),
-                        suggest(raw.section.get_ref(), header.sections.iter().map(String::as_str))
+                        suggest(
+                            raw.section.get_ref(),
+                            header.sections.iter().map(String::as_str)
+                        )
                     ),
                 );
             }
             if raw.text.get_ref().trim().is_empty() {
-                self.sink.error(Some(raw.text.span()), format!("commitment `{id}` needs its original text"));
+                self.sink.error(
+                    Some(raw.text.span()),
+                    format!("commitment `{id}` needs its original text"),
+                );
             }
             let Some(kind) = CommitmentKind::parse(raw.kind.get_ref()) else {
                 let names: Vec<&str> = CommitmentKind::ALL.iter().map(|kind| kind.name()).collect();
                 self.sink.error(
                     Some(raw.kind.span()),
-                    format!("commitment `{id}`: unknown kind `{}`; expected one of: {}", raw.kind.get_ref(), names.join(", ")),
+                    format!(
+                        "commitment `{id}`: unknown kind `{}`; expected one of: {}",
+                        raw.kind.get_ref(),
+                        names.join(", ")
+                    ),
                 );
                 continue;
             };
             let served_by = match (kind, raw.served_by) {
                 (CommitmentKind::NotMeasured, Some(served_by)) => {
-                    self.sink.error(Some(served_by.span()), format!("commitment `{id}` is not_measured: drop `served_by`"));
+                    self.sink.error(
+                        Some(served_by.span()),
+                        format!("commitment `{id}` is not_measured: drop `served_by`"),
+                    );
                     continue;
                 }
                 (CommitmentKind::NotMeasured, None) => {
-                    if raw.reason.as_deref().is_none_or(|reason| reason.trim().is_empty()) {
-                        self.sink.error(Some(raw.kind.span()), format!("commitment `{id}` is not_measured: give a `reason`"));
+                    if raw
+                        .reason
+                        .as_deref()
+                        .is_none_or(|reason| reason.trim().is_empty())
+                    {
+                        self.sink.error(
+                            Some(raw.kind.span()),
+                            format!("commitment `{id}` is not_measured: give a `reason`"),
+                        );
                     }
                     None
                 }
@@ -797,14 +1054,18 @@ impl<'t> Checker<'t, '_> {
                     if served_kind != Some(kind) {
                         self.sink.error(
                             Some(served_by.kind.span()),
-                            format!("commitment `{id}` is a {kind}: served_by.kind must be `{kind}`"),
+                            format!(
+                                "commitment `{id}` is a {kind}: served_by.kind must be `{kind}`"
+                            ),
                         );
                         continue;
                     }
                     let target_id = served_by.id.get_ref();
                     let known: Vec<&str> = match kind {
                         CommitmentKind::Target => targets.keys().map(String::as_str).collect(),
-                        CommitmentKind::Obligation => obligations.keys().map(String::as_str).collect(),
+                        CommitmentKind::Obligation => {
+                            obligations.keys().map(String::as_str).collect()
+                        }
                         CommitmentKind::Ledger => ledgers.keys().map(String::as_str).collect(),
                         CommitmentKind::Registry => registries.keys().map(String::as_str).collect(),
                         CommitmentKind::Engine => ENGINES.iter().map(|(name, _)| *name).collect(),
@@ -821,9 +1082,15 @@ impl<'t> Checker<'t, '_> {
                         continue;
                     }
                     if raw.reason.is_some() {
-                        self.sink.warning(Some(served_span), format!("commitment `{id}`: `reason` is only read for not_measured"));
+                        self.sink.warning(
+                            Some(served_span),
+                            format!("commitment `{id}`: `reason` is only read for not_measured"),
+                        );
                     }
-                    Some(ServedBy { kind, id: target_id.clone() })
+                    Some(ServedBy {
+                        kind,
+                        id: target_id.clone(),
+                    })
                 }
             };
             commitments.push((
@@ -843,20 +1110,33 @@ impl<'t> Checker<'t, '_> {
         commitments
     }
 
-    fn coverage(&mut self, raw: Vec<(RawCoverage, Span)>, commitments: &[(Commitment, Span)]) -> Vec<CoverageEntry> {
+    fn coverage(
+        &mut self,
+        raw: Vec<(RawCoverage, Span)>,
+        commitments: &[(Commitment, Span)],
+    ) -> Vec<CoverageEntry> {
         let mut entries: Vec<CoverageEntry> = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
         for (raw, span) in raw {
             let locator = raw.seed.get_ref().clone();
             if parse_locator(&locator).is_none() {
-                self.sink.error(Some(raw.seed.span()), format!("seed locator `{locator}` must look like `p5.s1`"));
+                self.sink.error(
+                    Some(raw.seed.span()),
+                    format!("seed locator `{locator}` must look like `p5.s1`"),
+                );
             }
             if !seen.insert(locator.clone()) {
-                self.sink.error(Some(raw.seed.span()), format!("seed sentence `{locator}` is listed twice in [[coverage]]"));
+                self.sink.error(
+                    Some(raw.seed.span()),
+                    format!("seed sentence `{locator}` is listed twice in [[coverage]]"),
+                );
                 continue;
             }
-            let own: Vec<&Commitment> =
-                commitments.iter().map(|(commitment, _)| commitment).filter(|c| c.seed == locator).collect();
+            let own: Vec<&Commitment> = commitments
+                .iter()
+                .map(|(commitment, _)| commitment)
+                .filter(|c| c.seed == locator)
+                .collect();
             match (&raw.none, own.is_empty()) {
                 (Some(_), false) => self.sink.error(
                     Some(raw.seed.span()),
@@ -870,13 +1150,23 @@ impl<'t> Checker<'t, '_> {
             }
             for framing in &raw.framing {
                 if !raw.text.contains(framing.get_ref().as_str()) {
-                    self.sink.error(Some(framing.span()), format!("framing `{}` is not part of sentence `{locator}`", framing.get_ref()));
+                    self.sink.error(
+                        Some(framing.span()),
+                        format!(
+                            "framing `{}` is not part of sentence `{locator}`",
+                            framing.get_ref()
+                        ),
+                    );
                 }
             }
             if raw.none.is_none() {
                 for clause in clauses(&raw.text) {
-                    let carried = own.iter().any(|c| c.text.contains(clause) || clause.contains(c.text.as_str()));
-                    let framed = raw.framing.iter().any(|f| f.get_ref().contains(clause) || clause.contains(f.get_ref().as_str()));
+                    let carried = own
+                        .iter()
+                        .any(|c| c.text.contains(clause) || clause.contains(c.text.as_str()));
+                    let framed = raw.framing.iter().any(|f| {
+                        f.get_ref().contains(clause) || clause.contains(f.get_ref().as_str())
+                    });
                     if !carried && !framed {
                         self.sink.error(
                             Some(span.clone()),
@@ -896,7 +1186,10 @@ impl<'t> Checker<'t, '_> {
             match entries.iter().find(|entry| entry.seed == commitment.seed) {
                 None if !entries.is_empty() || !commitments.is_empty() => self.sink.error(
                     Some(seed_span.clone()),
-                    format!("commitment `{}`: seed sentence `{}` is not in [[coverage]]", commitment.id, commitment.seed),
+                    format!(
+                        "commitment `{}`: seed sentence `{}` is not in [[coverage]]",
+                        commitment.id, commitment.seed
+                    ),
                 ),
                 Some(entry) if !entry.text.contains(commitment.text.as_str()) => self.sink.error(
                     Some(seed_span.clone()),
@@ -920,11 +1213,16 @@ impl<'t> Checker<'t, '_> {
         ledgers: &BTreeMap<String, (Span, toml::Table)>,
         registries: &BTreeMap<String, (Span, Registry)>,
     ) {
-        let used_metrics: BTreeSet<&str> =
-            targets.values().flat_map(|(_, target)| target.indicator.metric_names()).collect();
+        let used_metrics: BTreeSet<&str> = targets
+            .values()
+            .flat_map(|(_, target)| target.indicator.metric_names())
+            .collect();
         for (name, (span, _)) in metrics {
             if !used_metrics.contains(name.as_str()) {
-                self.sink.warning(Some(span.clone()), format!("metric `{name}` is used by no target"));
+                self.sink.warning(
+                    Some(span.clone()),
+                    format!("metric `{name}` is used by no target"),
+                );
             }
         }
         let served: BTreeSet<(CommitmentKind, &str)> = commitments
@@ -946,13 +1244,22 @@ impl<'t> Checker<'t, '_> {
             .filter_map(|(_, metric)| metric.source.institution_filter()?.tag.as_deref())
             .collect();
         for (id, (_, registry)) in registries {
-            if registry.tag.as_deref().is_some_and(|tag| used_tags.contains(tag)) {
+            if registry
+                .tag
+                .as_deref()
+                .is_some_and(|tag| used_tags.contains(tag))
+            {
                 fed.insert(id.as_str());
             }
         }
         let unserved = |kind: CommitmentKind, id: &str, span: &Span, sink: &mut Sink<'_>| {
-            if !served.contains(&(kind, id)) && !(kind != CommitmentKind::Target && fed.contains(id)) {
-                sink.warning(Some(span.clone()), format!("{kind} `{id}` serves no commitment"));
+            let in_use = served.contains(&(kind, id))
+                || (kind != CommitmentKind::Target && fed.contains(id));
+            if !in_use {
+                sink.warning(
+                    Some(span.clone()),
+                    format!("{kind} `{id}` serves no commitment"),
+                );
             }
         };
         for (id, (span, _)) in targets {
@@ -971,18 +1278,30 @@ impl<'t> Checker<'t, '_> {
 }
 
 fn strip<T>(items: BTreeMap<String, (Span, T)>) -> BTreeMap<String, T> {
-    items.into_iter().map(|(id, (_, item))| (id, item)).collect()
+    items
+        .into_iter()
+        .map(|(id, (_, item))| (id, item))
+        .collect()
 }
 
 fn ids(commitments: &[&Commitment]) -> String {
-    commitments.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+    commitments
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn check_id(sink: &mut Sink<'_>, id: &str, span: Span, what: &str) {
     let valid = id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == '_');
+        && id.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == '_'
+        });
     if !valid {
-        sink.error(Some(span), format!("{what} id `{id}` must be lowercase ASCII letters, digits, `-`, `_` or `.`"));
+        sink.error(
+            Some(span),
+            format!("{what} id `{id}` must be lowercase ASCII letters, digits, `-`, `_` or `.`"),
+        );
     }
 }
 
@@ -1011,7 +1330,10 @@ fn declared_names(value: Option<&toml::Value>) -> Option<Vec<String>> {
             .iter()
             .map(|item| match item {
                 toml::Value::String(name) => Some(name.clone()),
-                toml::Value::Table(table) => table.get("name").and_then(toml::Value::as_str).map(str::to_owned),
+                toml::Value::Table(table) => table
+                    .get("name")
+                    .and_then(toml::Value::as_str)
+                    .map(str::to_owned),
                 _ => None,
             })
             .collect(),
@@ -1022,7 +1344,9 @@ fn declared_names(value: Option<&toml::Value>) -> Option<Vec<String>> {
 
 /// Byte offset of a string value's content inside the file (after its opening quotes).
 fn string_content_offset(text: &str, span: Span, content: &str) -> usize {
-    text.get(span.clone()).and_then(|raw| raw.find(content)).map_or(span.start, |offset| span.start + offset)
+    text.get(span.clone())
+        .and_then(|raw| raw.find(content))
+        .map_or(span.start, |offset| span.start + offset)
 }
 
 /// ", did you mean `x`?" for the closest candidate within a small edit distance, else "".
@@ -1031,7 +1355,9 @@ fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String 
         .map(|candidate| (edit_distance(name, candidate), candidate))
         .filter(|(distance, candidate)| *distance <= 2.max(candidate.chars().count() / 4))
         .min();
-    best.map_or_else(String::new, |(_, candidate)| format!(" (did you mean `{candidate}`?)"))
+    best.map_or_else(String::new, |(_, candidate)| {
+        format!(" (did you mean `{candidate}`?)")
+    })
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

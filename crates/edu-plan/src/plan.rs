@@ -44,7 +44,9 @@ impl PlanDate {
         let era = year.div_euclid(400);
         let year_of_era = year - era * 400;
         let month = i64::from(self.month);
-        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
+            + i64::from(self.day)
+            - 1;
         let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
         era * 146_097 + day_of_era - 719_468
     }
@@ -141,7 +143,13 @@ pub enum Comparator {
 }
 
 impl Comparator {
-    pub const ALL: [Comparator; 5] = [Comparator::Ge, Comparator::Le, Comparator::Eq, Comparator::Gt, Comparator::Lt];
+    pub const ALL: [Comparator; 5] = [
+        Comparator::Ge,
+        Comparator::Le,
+        Comparator::Eq,
+        Comparator::Gt,
+        Comparator::Lt,
+    ];
 
     pub fn symbol(self) -> &'static str {
         match self {
@@ -154,7 +162,9 @@ impl Comparator {
     }
 
     pub fn parse(text: &str) -> Option<Comparator> {
-        Comparator::ALL.into_iter().find(|comparator| comparator.symbol() == text)
+        Comparator::ALL
+            .into_iter()
+            .find(|comparator| comparator.symbol() == text)
     }
 
     /// Whether `value <comparator> target` holds; `==` allows a relative tolerance of 1e-9.
@@ -259,7 +269,9 @@ impl CommitmentKind {
     }
 
     pub fn parse(text: &str) -> Option<CommitmentKind> {
-        CommitmentKind::ALL.into_iter().find(|kind| kind.name() == text)
+        CommitmentKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == text)
     }
 }
 
@@ -407,8 +419,14 @@ mod tests {
         let start = PlanDate::new(2021, 1, 1).map(PlanDate::days_since_epoch);
         let end = PlanDate::new(2021, 12, 31).map(PlanDate::days_since_epoch);
         assert_eq!(start.zip(end).map(|(s, e)| e - s), Some(364));
-        assert_eq!(PlanDate::new(1970, 1, 1).map(PlanDate::days_since_epoch), Some(0));
-        assert_eq!("2021-09-01".parse::<PlanDate>().map(|d| d.to_string()), Ok("2021-09-01".to_owned()));
+        assert_eq!(
+            PlanDate::new(1970, 1, 1).map(PlanDate::days_since_epoch),
+            Some(0)
+        );
+        assert_eq!(
+            "2021-09-01".parse::<PlanDate>().map(|d| d.to_string()),
+            Ok("2021-09-01".to_owned())
+        );
         assert!("2021-02-30".parse::<PlanDate>().is_err());
     }
 

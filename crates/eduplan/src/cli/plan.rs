@@ -49,10 +49,17 @@ enum PlanCommand {
 
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        PlanCommand::Check { file, seed, json, deny_warnings } => check(&file, seed.as_deref(), json, deny_warnings),
+        PlanCommand::Check {
+            file,
+            seed,
+            json,
+            deny_warnings,
+        } => check(&file, seed.as_deref(), json, deny_warnings),
         PlanCommand::Diff { old, new, json } => diff(&old, &new, json),
         PlanCommand::Eval { .. } => {
-            anyhow::bail!("plan eval needs --db with the platform database, which is not available yet")
+            anyhow::bail!(
+                "plan eval needs --db with the platform database, which is not available yet"
+            )
         }
     }
 }
@@ -61,7 +68,12 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn check(file: &Path, seed: Option<&Path>, json: bool, deny_warnings: bool) -> anyhow::Result<ExitCode> {
+fn check(
+    file: &Path,
+    seed: Option<&Path>,
+    json: bool,
+    deny_warnings: bool,
+) -> anyhow::Result<ExitCode> {
     let text = read(file)?;
     let (plan, mut diagnostics) = check_plan(&text);
     let mut seed_problems = Vec::new();
@@ -73,8 +85,16 @@ fn check(file: &Path, seed: Option<&Path>, json: bool, deny_warnings: bool) -> a
             diagnostic.severity = Severity::Error;
         }
     }
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count() + seed_problems.len();
-    let warnings = diagnostics.len() - diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count()
+        + seed_problems.len();
+    let warnings = diagnostics.len()
+        - diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
     if json {
         let report = serde_json::json!({
             "file": file.display().to_string(),
@@ -95,10 +115,17 @@ fn check(file: &Path, seed: Option<&Path>, json: bool, deny_warnings: bool) -> a
         }
         match (&plan, errors) {
             (Some(plan), 0) => print_summary(file, plan, warnings),
-            _ => println!("{}: {errors} error(s), {warnings} warning(s)", file.display()),
+            _ => println!(
+                "{}: {errors} error(s), {warnings} warning(s)",
+                file.display()
+            ),
         }
     }
-    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_diagnostic(file: &Path, diagnostic: &Diagnostic) {
@@ -107,9 +134,18 @@ fn print_diagnostic(file: &Path, diagnostic: &Diagnostic) {
 
 fn print_summary(file: &Path, plan: &Plan, warnings: usize) {
     let header = plan.header();
-    let counts: Vec<String> =
-        plan.commitment_counts().iter().map(|(kind, count)| format!("{kind} {count}")).collect();
-    println!("{}: ok — {} {} ({})", file.display(), header.id, header.title, header.city);
+    let counts: Vec<String> = plan
+        .commitment_counts()
+        .iter()
+        .map(|(kind, count)| format!("{kind} {count}"))
+        .collect();
+    println!(
+        "{}: ok — {} {} ({})",
+        file.display(),
+        header.id,
+        header.title,
+        header.city
+    );
     println!(
         "  {} commitments ({}), {} targets, {} metrics, {} obligations, {} ledgers, {} registries, {} seed sentences",
         plan.commitments().len(),
@@ -127,8 +163,11 @@ fn print_summary(file: &Path, plan: &Plan, warnings: usize) {
 }
 
 fn summary_json(plan: &Plan) -> serde_json::Value {
-    let counts: serde_json::Map<String, serde_json::Value> =
-        plan.commitment_counts().iter().map(|(kind, count)| (kind.name().to_owned(), (*count).into())).collect();
+    let counts: serde_json::Map<String, serde_json::Value> = plan
+        .commitment_counts()
+        .iter()
+        .map(|(kind, count)| (kind.name().to_owned(), (*count).into()))
+        .collect();
     serde_json::json!({
         "id": plan.header().id,
         "commitments": plan.commitments().len(),
@@ -149,7 +188,10 @@ fn load(path: &Path) -> anyhow::Result<Plan> {
             for diagnostic in diagnostics.iter().filter(|d| d.severity == Severity::Error) {
                 eprintln!("{}:{diagnostic}", path.display());
             }
-            anyhow::bail!("{} is not a valid plan (run `eduplan plan check` on it)", path.display())
+            anyhow::bail!(
+                "{} is not a valid plan (run `eduplan plan check` on it)",
+                path.display()
+            )
         }
     }
 }
@@ -162,5 +204,9 @@ fn diff(old: &Path, new: &Path, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         print!("{difference}");
     }
-    Ok(if difference.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if difference.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
