@@ -559,7 +559,10 @@ fn solve_blocks_with(
                 })
                 .collect(),
         };
-        let Some(routed) = routing::route(&input, options.seed ^ length as u64, options.budget) else {
+        let routed = (0..4u64).find_map(|attempt| {
+            routing::route(&input, options.seed ^ (length as u64) ^ attempt.wrapping_mul(0x9e37_79b9), options.budget)
+        });
+        let Some(routed) = routed else {
             return Err((format!("students of {length}-period electives could not be sectioned into blocks"), Some(length)));
         };
         for (l, &i) in items.iter().enumerate() {

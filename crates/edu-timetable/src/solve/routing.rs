@@ -254,7 +254,7 @@ pub(crate) fn route(input: &RoutingInput, seed: u64, budget: &dyn Budget) -> Opt
     }
 
     let total_students: usize = input.groups.iter().map(|g| g.count).sum();
-    let iterations_per_phase = (4000 + 40 * total_students).min(400_000);
+    let iterations_per_phase = (20_000 + 40 * total_students).min(400_000);
     let mut added = 0;
     let max_added = items * 2 + 4;
     loop {
@@ -311,7 +311,7 @@ fn anneal(state: &mut State<'_>, rng: &mut SplitMix64, iterations: usize, budget
     if blocks < 2 {
         return;
     }
-    let start_temperature = 40.0f64;
+    let start_temperature = (HARD * 3) as f64;
     let end_temperature = 0.2f64;
     let mut touched_cells: Vec<(usize, usize)> = Vec::with_capacity(16);
     for iteration in 0..iterations {
