@@ -1,6 +1,9 @@
 //! Admission lottery: applicant-proposing deferred acceptance and Boston (immediate acceptance),
 //! priority tiers, single tie-breaking by the `admit` lottery key.
 
+// Several arrays are indexed in parallel by the same index; iterators would hide that.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::{BTreeMap, BinaryHeap};
 
 use crate::seed::{Purpose, Seed, lottery_key};

@@ -65,17 +65,11 @@ pub struct BalanceProblem {
 }
 
 /// Tuning of the search. The budget is a count, never a clock, so results are reproducible.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BalanceOptions {
     /// Independent restarts (different initial assignments and visiting orders, derived from
     /// the seed); the best result is kept. `0` = automatic, from the problem size.
     pub restarts: u32,
-}
-
-impl Default for BalanceOptions {
-    fn default() -> Self {
-        BalanceOptions { restarts: 0 }
-    }
 }
 
 /// A constraint that cannot hold, with the pupils concerned.

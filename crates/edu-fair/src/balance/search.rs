@@ -19,6 +19,9 @@
 //! 5. The restart with the best (sex count ranges, category count ranges, largest class-mean
 //!    or class-SD range in SD units over all scores, objective) is kept.
 
+// Several arrays are indexed in parallel by the same index; iterators would hide that.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeMap;
 
 use super::report::class_means_sds;
