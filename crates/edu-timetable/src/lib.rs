@@ -5,12 +5,10 @@
 //! - [`check()`]: the independent checker (hard violations and quality figures).
 //! - [`solve()`]: forms teaching classes and timetables them; explains shortages when it cannot.
 //! - [`generate()`]: realistic instances for tests and benchmarks.
-//! - [`fet`]: importer of class-level FET files.
 //! - [`view`]: per-student, teacher, room and class timetables for display.
 
 pub mod check;
 pub mod diagnose;
-pub mod fet;
 pub mod format;
 pub mod generate;
 pub mod rng;

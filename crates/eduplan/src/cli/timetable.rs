@@ -1,4 +1,4 @@
-//! `eduplan timetable`: generate, solve, check, import and show 选课走班 timetables (eduplan-zouban/1).
+//! `eduplan timetable`: generate, solve, check and show 选课走班 timetables (eduplan-zouban/1).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,8 +25,6 @@ enum TimetableCommand {
     Solve(SolveArgs),
     /// List every hard violation and the quality figures; exits 1 when a hard constraint is broken.
     Check(CheckArgs),
-    /// Convert a class-level FET file (.fet) into an eduplan-zouban/1 instance.
-    ImportFet(ImportFetArgs),
     /// Print the weekly timetable of one student, teacher, room or administrative class.
     Show(ShowArgs),
 }
@@ -83,13 +81,6 @@ struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
-struct ImportFetArgs {
-    fet: PathBuf,
-    #[arg(long)]
-    out: PathBuf,
-}
-
-#[derive(Debug, Args)]
 struct ShowArgs {
     instance: PathBuf,
     solution: PathBuf,
@@ -108,7 +99,6 @@ pub fn run(args: TimetableArgs) -> anyhow::Result<ExitCode> {
         TimetableCommand::Gen(a) => run_gen(a),
         TimetableCommand::Solve(a) => run_solve(a),
         TimetableCommand::Check(a) => run_check(a),
-        TimetableCommand::ImportFet(a) => run_import_fet(a),
         TimetableCommand::Show(a) => run_show(a),
     }
 }
@@ -231,19 +221,6 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.to_text());
     }
     Ok(if report.valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn run_import_fet(args: ImportFetArgs) -> anyhow::Result<ExitCode> {
-    let text = read(&args.fet)?;
-    let imported = edu_timetable::fet::import(&text).with_context(|| format!("in {}", args.fet.display()))?;
-    write(&args.out, &imported.instance.to_json())?;
-    eprintln!(
-        "imported {} activities as {} teaching classes; skipped: {}",
-        imported.activities,
-        imported.instance.electives.len(),
-        if imported.skipped.is_empty() { "nothing".to_string() } else { imported.skipped.join("; ") }
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
