@@ -1,0 +1,17 @@
+//! The storage port and its SQLite implementation. The only crate that knows SQL.
+//!
+//! The rest of the platform sees the [`Store`] trait (reads) and [`StoreTx`] (a unit of work: writes plus the audit
+//! row that records them, committed together or not at all). Records are plain data: codes and enumerations travel
+//! as their stable text codes, sensitive fields as ciphertext produced by the application layer; the store never
+//! sees a key. SQL is written in the dialect shared by SQLite and PostgreSQL (`$n` placeholders, `ON CONFLICT`,
+//! `RETURNING`), so a PostgreSQL implementation adds a module and a migration directory, not changes elsewhere.
+
+mod error;
+mod port;
+mod records;
+mod sqlite;
+
+pub use error::StoreError;
+pub use port::{AuditSealer, Store, StoreTx};
+pub use records::*;
+pub use sqlite::{SqliteOptions, SqliteStore};
