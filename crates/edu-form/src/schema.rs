@@ -118,6 +118,10 @@ pub struct FieldDef {
     /// Rules checked on each row (list fields); they name the row's columns and may name top-level fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub row_rules: Vec<RuleDef>,
+    /// Filled in by the engine from other values (e.g. band totals of a homework return), never submitted:
+    /// a submission that carries it is refused. Integer or decimal, top level only.
+    #[serde(default)]
+    pub computed: bool,
     /// Personal or health data: the platform masks it by default and encrypts it at rest.
     #[serde(default)]
     pub sensitive: bool,
@@ -294,6 +298,12 @@ fn check_fields(fields: &[FieldDef], prefix: &str, top: bool, problems: &mut Vec
                     problem(format!("integer bound {bound} is not a whole number"));
                 }
             }
+        }
+        if f.computed && (!numeric || !top) {
+            problem("computed only applies to top-level integer and decimal fields".into());
+        }
+        if f.computed && f.required {
+            problem("a computed field cannot be required".into());
         }
         if f.scale.is_some() && f.field_type != FieldType::Decimal {
             problem("scale only applies to decimal fields".into());

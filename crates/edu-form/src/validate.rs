@@ -70,6 +70,10 @@ pub fn validate_patch(
         let Some(raw) = object.get(&field.id) else {
             continue;
         };
+        if field.computed {
+            errors.push(computed_field(field, &field.id));
+            continue;
+        }
         match read_value(field, raw, &field.id, false, ctx, &mut errors) {
             Some(v) => {
                 merged.insert(field.id.clone(), v);
@@ -140,6 +144,12 @@ fn read_fields(
     for field in fields {
         let path = format!("{prefix}{}", field.id);
         let raw = object.get(&field.id).unwrap_or(&Value::Null);
+        if field.computed {
+            if !raw.is_null() {
+                errors.push(computed_field(field, &path));
+            }
+            continue;
+        }
         if let Some(v) = read_value(field, raw, &path, enforce_required, ctx, errors) {
             out.insert(field.id.clone(), v);
         }
@@ -766,5 +776,15 @@ fn not_an_object(path: &str) -> FieldError {
         ErrorCode::NotAnObject,
         "应为“字段: 值”的对象",
         "must be an object of field: value",
+    )
+}
+
+fn computed_field(field: &FieldDef, path: &str) -> FieldError {
+    field_error(
+        field,
+        path,
+        ErrorCode::NotAllowed,
+        "由系统计算，不能填写",
+        "is computed by the system and cannot be submitted",
     )
 }

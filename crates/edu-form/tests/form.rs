@@ -80,6 +80,12 @@ id = "days"
 label = "天数"
 type = "integer"
 
+[[fields]]
+id = "total_cost"
+label = "合计"
+type = "decimal"
+computed = true
+
 [[rules]]
 check = "absent_ill <= absent_total"
 message = "因病缺勤人数不能超过缺勤总人数"
@@ -210,6 +216,11 @@ fn refusals_name_the_field_and_reason() {
             json!({"absent_total": 3, "absent_ill": 1, "cases": [{"person_kind": "pupil", "onset_date": "2021-03-04"}, {"person_kind": "staff", "onset_date": "2021-03-04"}]}),
             "cases",
             ErrorCode::RuleFailed,
+        ),
+        (
+            json!({"absent_total": 3, "absent_ill": 0, "total_cost": 5}),
+            "total_cost",
+            ErrorCode::NotAllowed,
         ),
     ];
     let form = form();

@@ -8,15 +8,19 @@ use serde_json::Value;
 use crate::def::{ObligationDef, expect_field};
 use crate::institution::{Institution, Ownership};
 
-/// Homework caps (`[obligations.homework-load.homework]`): the return lists rows (grade, average minutes per day).
+/// Homework caps (`[obligations.homework-load.homework]`). The return lists one row per grade with the pupil-days
+/// surveyed and the total written-homework minutes over them; the average is minutes ÷ pupil-days. Caps may name
+/// computed top-level fields that receive the band's totals (so the city average is a ratio of sums).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HomeworkCaps {
     /// The list field with one row per grade.
     pub list: String,
-    /// Grade column (integer 1–12).
+    /// Grade column (integer).
     pub grade: String,
-    /// Average written-homework minutes per day column.
+    /// Pupil-days surveyed column (pupils × days; integer).
+    pub pupil_days: String,
+    /// Total written-homework minutes over those pupil-days column (integer or decimal).
     pub minutes: String,
     /// Caps by grade range.
     pub caps: Vec<GradeCap>,
@@ -30,24 +34,34 @@ pub struct GradeCap {
     pub from: i64,
     /// Last grade.
     pub to: i64,
-    /// Most minutes per day on average (0 = no written homework).
+    /// Most minutes per pupil per day on average (0 = no written homework).
     pub max_minutes: Decimal,
     /// The rule, in Chinese (e.g. 一、二年级不布置书面家庭作业).
     pub rule: String,
+    /// Computed field receiving the band's total minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes_field: Option<String>,
+    /// Computed field receiving the band's total pupil-days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pupil_days_field: Option<String>,
 }
 
 /// Compliance of one grade.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GradeCompliance {
     /// Row index in the list.
     pub row: usize,
     /// Grade.
     pub grade: i64,
-    /// Reported minutes.
+    /// Pupil-days surveyed.
+    pub pupil_days: i64,
+    /// Total minutes.
     pub minutes: Decimal,
+    /// Minutes per pupil-day (for display; compliance is decided exactly).
+    pub average_minutes: Option<f64>,
     /// The cap, when one applies.
     pub cap: Option<Decimal>,
-    /// Within the cap (true when no cap applies).
+    /// minutes ≤ cap × pupil-days (true when no cap applies).
     pub compliant: bool,
     /// Chinese explanation.
     pub explanation: String,
@@ -67,9 +81,10 @@ impl HomeworkCaps {
             &mut problems,
         );
         if problems.is_empty() {
+            let l = Some(self.list.as_str());
             expect_field(
                 form,
-                Some(&self.list),
+                l,
                 &self.grade,
                 &[FieldType::Integer],
                 "grade",
@@ -77,7 +92,15 @@ impl HomeworkCaps {
             );
             expect_field(
                 form,
-                Some(&self.list),
+                l,
+                &self.pupil_days,
+                &[FieldType::Integer],
+                "pupil_days",
+                &mut problems,
+            );
+            expect_field(
+                form,
+                l,
                 &self.minutes,
                 &[FieldType::Integer, FieldType::Decimal],
                 "minutes",
@@ -89,6 +112,12 @@ impl HomeworkCaps {
                 problems.push(DefProblem {
                     at: format!("caps[{i}]"),
                     problem: "from is above to".into(),
+                });
+            }
+            if a.max_minutes.is_negative() {
+                problems.push(DefProblem {
+                    at: format!("caps[{i}]"),
+                    problem: "max_minutes is negative".into(),
                 });
             }
             for b in &self.caps[i + 1..] {
@@ -107,6 +136,58 @@ impl HomeworkCaps {
     pub fn cap_for(&self, grade: i64) -> Option<&GradeCap> {
         self.caps.iter().find(|c| c.from <= grade && grade <= c.to)
     }
+
+    pub(crate) fn computed_fields(&self) -> impl Iterator<Item = &str> {
+        self.caps
+            .iter()
+            .flat_map(|c| c.minutes_field.iter().chain(&c.pupil_days_field))
+            .map(String::as_str)
+    }
+
+    fn rows(&self, values: &Values) -> Vec<(usize, i64, i64, Decimal)> {
+        let Some(Value::Array(rows)) = values.get(&self.list) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (row, cells) in rows.iter().enumerate() {
+            let Some(cells) = cells.as_object() else {
+                continue;
+            };
+            let cells: Values = cells.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let grade = numeric_value(&cells, &self.grade).and_then(|g| g.to_i64());
+            let pupil_days = numeric_value(&cells, &self.pupil_days).and_then(|g| g.to_i64());
+            let minutes = numeric_value(&cells, &self.minutes);
+            if let (Some(g), Some(p), Some(m)) = (grade, pupil_days, minutes) {
+                out.push((row, g, p, m));
+            }
+        }
+        out
+    }
+
+    /// Totals per band for the caps that name computed fields (every named field is present, 0 when no row).
+    pub(crate) fn band_totals(&self, values: &Values) -> Values {
+        let rows = self.rows(values);
+        let mut out = Values::new();
+        for cap in &self.caps {
+            let in_band = rows
+                .iter()
+                .filter(|(_, g, _, _)| cap.from <= *g && *g <= cap.to);
+            let (days, minutes) = in_band.fold((0i64, Decimal::ZERO), |(d, m), (_, _, p, x)| {
+                (d.saturating_add(*p), m.checked_add(*x).unwrap_or(m))
+            });
+            if let Some(f) = &cap.pupil_days_field {
+                out.insert(f.clone(), Value::from(days));
+            }
+            if let Some(f) = &cap.minutes_field {
+                let shown = match minutes.to_i64() {
+                    Some(whole) => Value::from(whole),
+                    None => Value::String(minutes.to_string()),
+                };
+                out.insert(f.clone(), shown);
+            }
+        }
+        out
+    }
 }
 
 /// Compliance per row of the homework list; empty when the obligation has no `homework` settings.
@@ -114,23 +195,19 @@ pub fn homework_compliance(def: &ObligationDef, values: &Values) -> Vec<GradeCom
     let Some(caps) = &def.homework else {
         return Vec::new();
     };
-    let Some(Value::Array(rows)) = values.get(&caps.list) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    for (row, cells) in rows.iter().enumerate() {
-        let Some(cells) = cells.as_object() else {
-            continue;
-        };
-        let cells: Values = cells.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let (Some(grade), Some(minutes)) = (
-            numeric_value(&cells, &caps.grade).and_then(|g| g.to_i64()),
-            numeric_value(&cells, &caps.minutes),
-        ) else {
-            continue;
-        };
+    for (row, grade, pupil_days, minutes) in caps.rows(values) {
         let cap = caps.cap_for(grade);
-        let compliant = cap.is_none_or(|c| minutes <= c.max_minutes);
+        let allowed = cap.and_then(|c| c.max_minutes.checked_mul(Decimal::from_int(pupil_days)));
+        let compliant = match (cap, allowed) {
+            (None, _) => true,
+            (Some(_), Some(allowed)) => minutes <= allowed,
+            (Some(_), None) => false,
+        };
+        let average_minutes = (pupil_days > 0).then(|| minutes.to_f64() / pupil_days as f64);
+        let avg = average_minutes
+            .map(|a| format!("{a:.1}"))
+            .unwrap_or_else(|| "—".into());
         let (explanation, explanation_en) = match cap {
             None => (
                 format!("{grade} 年级无作业时长上限"),
@@ -138,21 +215,21 @@ pub fn homework_compliance(def: &ObligationDef, values: &Values) -> Vec<GradeCom
             ),
             Some(c) if compliant => (
                 format!(
-                    "{grade} 年级日均书面作业 {minutes} 分钟，符合“{}”（上限 {} 分钟）",
+                    "{grade} 年级日均书面作业 {avg} 分钟，符合“{}”（上限 {} 分钟）",
                     c.rule, c.max_minutes
                 ),
                 format!(
-                    "grade {grade}: {minutes} min/day within the cap of {} min",
+                    "grade {grade}: {avg} min/day within the cap of {} min",
                     c.max_minutes
                 ),
             ),
             Some(c) => (
                 format!(
-                    "{grade} 年级日均书面作业 {minutes} 分钟，超出“{}”（上限 {} 分钟）",
+                    "{grade} 年级日均书面作业 {avg} 分钟，超出“{}”（上限 {} 分钟）",
                     c.rule, c.max_minutes
                 ),
                 format!(
-                    "grade {grade}: {minutes} min/day exceeds the cap of {} min",
+                    "grade {grade}: {avg} min/day exceeds the cap of {} min",
                     c.max_minutes
                 ),
             ),
@@ -160,7 +237,9 @@ pub fn homework_compliance(def: &ObligationDef, values: &Values) -> Vec<GradeCom
         out.push(GradeCompliance {
             row,
             grade,
+            pupil_days,
             minutes,
+            average_minutes,
             cap: cap.map(|c| c.max_minutes),
             compliant,
             explanation,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use edu_form::{DefProblem, FieldType, FormDef};
+use edu_form::{DefProblem, FieldType, FormDef, Values};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,9 @@ pub struct ObligationDef {
     pub zero_allowed: bool,
     /// The form.
     pub form: FormDef,
+    /// Numeric (or bool, summed as 1/0) top-level fields that plan metrics may sum; each must exist in the form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
     /// When missed periods escalate.
     #[serde(default)]
     pub escalation: EscalationPolicy,
@@ -160,6 +163,14 @@ impl ObligationDef {
             .periods_starting_between(calendar, from, to, self.only_in_term)
     }
 
+    /// The values of the form's computed fields, derived from the submitted ones (empty when nothing is computed).
+    pub fn computed_values(&self, values: &Values) -> Values {
+        self.homework
+            .as_ref()
+            .map(|h| h.band_totals(values))
+            .unwrap_or_default()
+    }
+
     /// The window of a period as UTC instants.
     pub fn window(&self, period: &Period) -> Window {
         self.window.for_period(period)
@@ -207,6 +218,39 @@ impl ObligationDef {
                 .field(id)
                 .is_some_and(|f| f.field_type.is_numeric())
         };
+        for (i, id) in self.fields.iter().enumerate() {
+            let summable = self
+                .form
+                .field(id)
+                .is_some_and(|f| f.field_type.is_numeric() || f.field_type == FieldType::Bool);
+            if !summable {
+                problem(
+                    &format!("fields[{i}]"),
+                    format!("{id:?} is not a numeric or bool field of the form"),
+                );
+            }
+        }
+        let produced: Vec<&str> = self
+            .homework
+            .iter()
+            .flat_map(|h| h.computed_fields())
+            .collect();
+        for f in self.form.fields.iter().filter(|f| f.computed) {
+            if !produced.contains(&f.id.as_str()) {
+                problem(
+                    &format!("form.{}", f.id),
+                    "computed field that no rule of this obligation computes".into(),
+                );
+            }
+        }
+        for id in produced {
+            if !self.form.field(id).is_some_and(|f| f.computed) {
+                problem(
+                    "homework",
+                    format!("computes {id:?}, which must be a computed field of the form"),
+                );
+            }
+        }
         for (i, feed) in self.feeds.iter().enumerate() {
             if !numeric(&feed.field) {
                 problem(

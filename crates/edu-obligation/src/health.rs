@@ -139,7 +139,7 @@ impl Default for CaseListFields {
 }
 
 fn default_absence_fields() -> Vec<String> {
-    vec!["pupils_absent_ill".into(), "staff_absent_ill".into()]
+    vec!["absent_pupils_ill".into(), "absent_staff_ill".into()]
 }
 fn default_baseline_days() -> usize {
     14

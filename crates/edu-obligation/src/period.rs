@@ -9,19 +9,24 @@ use crate::calendar::SchoolCalendar;
 
 /// How often a return is owed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Cadence {
-    /// Every school day of the calendar (key `2021-03-05`).
+    /// `daily`: every school day of the calendar (key `2021-03-05`).
+    #[serde(rename = "daily")]
     SchoolDay,
-    /// Every calendar day (key `2021-03-05`).
+    /// `every_day`: every calendar day, holidays included (key `2021-03-05`).
+    #[serde(rename = "every_day")]
     Day,
-    /// ISO weeks, Monday to Sunday (key `2021-W09`).
+    /// `weekly`: ISO weeks, Monday to Sunday (key `2021-W09`).
+    #[serde(rename = "weekly")]
     Week,
-    /// Calendar months (key `2021-03`).
+    /// `monthly`: calendar months (key `2021-03`).
+    #[serde(rename = "monthly")]
     Month,
-    /// Terms of the calendar (key = the term id).
+    /// `term`: terms of the calendar (key = the term id).
+    #[serde(rename = "term")]
     Term,
-    /// Calendar years (key `2021`).
+    /// `yearly`: calendar years (key `2021`).
+    #[serde(rename = "yearly")]
     Year,
 }
 

@@ -310,7 +310,10 @@ pub(crate) fn check_content(
                 .map(|p| p.end.min(submitted_on))
                 .or(Some(submitted_on));
             match validate(&def.form, values, &ValidationContext { reference_date }) {
-                Ok(v) => Some((ReportKind::Report, v, None)),
+                Ok(mut v) => {
+                    v.extend(def.computed_values(&v));
+                    Some((ReportKind::Report, v, None))
+                }
                 Err(e) => {
                     errors.extend(e.0);
                     None

@@ -62,9 +62,9 @@ fn school(id: &str, kind: InstitutionKind) -> Institution {
 
 fn healthy_values() -> Value {
     json!({
-        "pupils_absent_total": 3, "pupils_absent_ill": 1, "pupils_absent_personal": 2, "pupils_absent_other": 0,
-        "staff_absent_total": 0, "staff_absent_ill": 0, "staff_absent_personal": 0, "staff_absent_other": 0,
-        "pupils_symptomatic": 0, "staff_symptomatic": 0,
+        "absent_pupils": 3, "absent_pupils_ill": 1, "absent_pupils_personal": 2, "absent_pupils_other": 0,
+        "absent_staff": 0, "absent_staff_ill": 0, "absent_staff_personal": 0, "absent_staff_other": 0,
+        "symptomatic_pupils": 0, "symptomatic_staff": 0,
     })
 }
 
@@ -103,6 +103,7 @@ fn plan_defs_parse_and_cover_every_return() {
         "sunshine-sport",
         "security-training",
         "epidemic-training",
+        "vocational-report",
     ] {
         let d = defs.get(id).unwrap_or_else(|| panic!("{id} missing"));
         assert_eq!(d.id, id);
@@ -132,7 +133,7 @@ fn plan_defs_parse_and_cover_every_return() {
 #[test]
 fn broken_defs_are_refused_with_location() {
     let broken = DAQING_2021_DEFS.replace(
-        "fields = [\"pupils_absent_ill\", \"staff_absent_ill\"]",
+        "fields = [\"absent_pupils_ill\", \"absent_staff_ill\"]",
         "fields = [\"pupils_absent_flu\"]",
     );
     let err = parse_obligation_defs(&broken).unwrap_err();
@@ -146,7 +147,7 @@ fn broken_defs_are_refused_with_location() {
     let bad_window = r#"
 [obligations.x]
 title = "测试"
-cadence = "day"
+cadence = "every_day"
 owed_by = [ { kinds = ["primary"] } ]
 window = { opens = { from = "start", time = "10:00" }, due = { from = "start", time = "09:00" }, expires = { from = "start", time = "23:00" } }
 form = { fields = [ { id = "n", label = "数", type = "integer" } ] }
@@ -239,7 +240,7 @@ fn malformed_submissions_are_refused_with_the_field_named() {
     let s = school("s1", InstitutionKind::Primary);
     let at = "2021-03-05T00:30:00Z";
     let mut negative = healthy_values();
-    negative["pupils_absent_other"] = json!(-1);
+    negative["absent_pupils_other"] = json!(-1);
     let err = accept_submission(
         &d,
         &cal,
@@ -248,7 +249,7 @@ fn malformed_submissions_are_refused_with_the_field_named() {
     )
     .unwrap_err();
     assert!(
-        err.codes_for("pupils_absent_other")
+        err.codes_for("absent_pupils_other")
             .contains(&ErrorCode::BelowMinimum),
         "{err}"
     );
@@ -276,7 +277,7 @@ fn malformed_submissions_are_refused_with_the_field_named() {
     );
 
     let mut case = healthy_values();
-    case["pupils_symptomatic"] = json!(1);
+    case["symptomatic_pupils"] = json!(1);
     case["cases"] = json!([{ "person_kind": "pupil", "person": "G230602201501010011", "class_name": "一(2)班",
         "symptoms": ["fever"], "onset_date": "2021-03-08", "measures": ["seen_doctor"], "follow_up": "observing" }]);
     let err = accept_submission(
@@ -292,7 +293,7 @@ fn malformed_submissions_are_refused_with_the_field_named() {
     );
 
     let mut inconsistent = healthy_values();
-    inconsistent["pupils_symptomatic"] = json!(2);
+    inconsistent["symptomatic_pupils"] = json!(2);
     let err = accept_submission(
         &d,
         &cal,
@@ -828,8 +829,8 @@ proptest! {
 
 fn day_report(date: Date, ill: i64, cases: Value) -> DayReport {
     let mut v = healthy_values();
-    v["pupils_absent_ill"] = json!(ill);
-    v["pupils_absent_total"] = json!(ill + 2);
+    v["absent_pupils_ill"] = json!(ill);
+    v["absent_pupils"] = json!(ill + 2);
     v["cases"] = cases;
     DayReport {
         date,
@@ -873,7 +874,7 @@ fn illness_spike_against_robust_baseline() {
             .collect();
         assert_eq!(!found.is_empty(), alerts, "value {value}: {found:?}");
         if let Some(a) = found.first() {
-            assert_eq!(a.field.as_deref(), Some("pupils_absent_ill"));
+            assert_eq!(a.field.as_deref(), Some("absent_pupils_ill"));
             assert_eq!(a.baseline, Some(1.0));
             assert_eq!(a.audience, EscalationLevel::District);
             assert!(a.explanation.contains(&value.to_string()));
@@ -1019,41 +1020,85 @@ fn cases_are_followed_until_closed() {
 // Per-return checks
 
 #[test]
-fn homework_caps_per_grade() {
+fn homework_caps_per_grade_and_band_totals() {
     let d = def("homework-load");
     let cal = calendar();
     let s = school("s1", InstitutionKind::NineYear);
+    let week = "2021-W10"; // 8–14 March; opens Friday 12th, due Monday 15th 17:00
+    let at = "2021-03-13T02:00:00Z";
     let values = json!({ "grades": [
-        { "grade": 2, "classes": 4, "avg_minutes": 10, "max_minutes": 15 },
-        { "grade": 5, "classes": 4, "avg_minutes": 60, "max_minutes": 70 },
-        { "grade": 8, "classes": 6, "avg_minutes": 95.5, "max_minutes": 120 },
+        { "grade": 1, "classes": 4, "pupil_days": 100, "minutes": 0 },
+        { "grade": 2, "classes": 4, "pupil_days": 200, "minutes": 2000 },
+        { "grade": 5, "classes": 4, "pupil_days": 250, "minutes": 15000 },
+        { "grade": 8, "classes": 6, "pupil_days": 300, "minutes": "28650.0" },
     ]});
-    let accepted = accept_submission(
-        &d,
-        &cal,
-        &s,
-        &submission("s1", "2021-03", report(values), "2021-04-02T01:00:00Z"),
-    )
-    .unwrap();
+    let accepted =
+        accept_submission(&d, &cal, &s, &submission("s1", week, report(values), at)).unwrap();
     let compliance = homework_compliance(&d, &accepted.values);
     let summary: Vec<(i64, bool)> = compliance.iter().map(|c| (c.grade, c.compliant)).collect();
-    assert_eq!(summary, [(2, false), (5, true), (8, false)]);
-    assert_eq!(compliance[2].cap, Decimal::parse("90"));
-    assert!(compliance[0].explanation.contains("不布置书面家庭作业"));
+    assert_eq!(
+        summary,
+        [(1, true), (2, false), (5, true), (8, false)],
+        "60 min exactly is within the cap"
+    );
+    assert_eq!(compliance[3].cap, Decimal::parse("90"));
+    assert_eq!(compliance[3].average_minutes, Some(95.5));
+    assert!(compliance[1].explanation.contains("不布置书面家庭作业"));
+    // Band totals are computed for the plan's metrics (city average = sum of minutes ÷ sum of pupil-days).
+    let v = &accepted.values;
+    assert_eq!(
+        (
+            v["g12_written_minutes"].clone(),
+            v["g12_pupil_days"].clone()
+        ),
+        (json!(2000), json!(300))
+    );
+    assert_eq!(
+        (v["g36_minutes"].clone(), v["g36_pupil_days"].clone()),
+        (json!(15000), json!(250))
+    );
+    assert_eq!(
+        (v["junior_minutes"].clone(), v["junior_pupil_days"].clone()),
+        (json!(28650), json!(300))
+    );
+    for id in &d.fields {
+        assert!(v.contains_key(id), "plan metric field {id} present");
+    }
 
-    let bad_row =
-        json!({ "grades": [{ "grade": 4, "classes": 2, "avg_minutes": 50, "max_minutes": 40 }] });
+    let forged = json!({ "grades": [{ "grade": 3, "classes": 1, "pupil_days": 10, "minutes": 100 }], "g36_minutes": 1 });
+    let err =
+        accept_submission(&d, &cal, &s, &submission("s1", week, report(forged), at)).unwrap_err();
+    assert_eq!(
+        err.codes_for("g36_minutes"),
+        vec![ErrorCode::NotAllowed],
+        "computed fields cannot be submitted"
+    );
+    let absurd =
+        json!({ "grades": [{ "grade": 4, "classes": 2, "pupil_days": 1, "minutes": 700 }] });
+    let err =
+        accept_submission(&d, &cal, &s, &submission("s1", week, report(absurd), at)).unwrap_err();
+    assert_eq!(
+        err.codes_for("grades[0].minutes"),
+        vec![ErrorCode::RuleFailed]
+    );
     let err = accept_submission(
         &d,
         &cal,
         &s,
-        &submission("s1", "2021-03", report(bad_row), "2021-04-02T01:00:00Z"),
+        &submission(
+            "s1",
+            "2021-W10",
+            report(json!({"grades": []})),
+            "2021-03-11T02:00:00Z",
+        ),
     )
     .unwrap_err();
     assert_eq!(
-        err.codes_for("grades[0].max_minutes"),
-        vec![ErrorCode::RuleFailed]
+        err.codes_for("period"),
+        vec![ErrorCode::OutsideWindow],
+        "opens on Friday"
     );
+    assert!(err.codes_for("grades").contains(&ErrorCode::TooFewRows));
 }
 
 #[test]
