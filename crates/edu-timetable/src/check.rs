@@ -46,9 +46,14 @@ impl ViolationKind {
     pub fn constraint(self) -> u8 {
         use ViolationKind::*;
         match self {
-            StudentMissingClass | StudentDuplicateClass | StudentWrongClass | UnknownStudent | DuplicateClassId => 1,
+            StudentMissingClass
+            | StudentDuplicateClass
+            | StudentWrongClass
+            | UnknownStudent
+            | DuplicateClassId => 1,
             ClassPeriods | AdminPeriods | AdminTeachers | UnknownSubject | UnknownAdminClass => 2,
-            StudentClash | TeacherClash | RoomClash | BlockedSlot | TeacherUnavailable | SlotOutOfRange => 3,
+            StudentClash | TeacherClash | RoomClash | BlockedSlot | TeacherUnavailable
+            | SlotOutOfRange => 3,
             TeacherSubject | TeacherOverload | UnknownTeacher => 4,
             ClassTooLarge | RoomTooSmall | UnknownRoom => 5,
         }
@@ -140,38 +145,75 @@ struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     fn new(instance: &'a Instance) -> Self {
-        let student_index = instance.students.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        let student_index = instance
+            .students
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
         let mut admin_students: HashMap<&str, Vec<usize>> = HashMap::new();
         for class in &instance.admin_classes {
             admin_students.entry(class.id.as_str()).or_default();
         }
         for (index, student) in instance.students.iter().enumerate() {
-            admin_students.entry(student.admin_class.as_str()).or_default().push(index);
+            admin_students
+                .entry(student.admin_class.as_str())
+                .or_default()
+                .push(index);
         }
         Checker {
             instance,
             student_index,
             admin_students,
-            compulsory: instance.compulsory.iter().map(|c| (c.id.as_str(), c.periods)).collect(),
+            compulsory: instance
+                .compulsory
+                .iter()
+                .map(|c| (c.id.as_str(), c.periods))
+                .collect(),
             electives: instance
                 .electives
                 .iter()
-                .map(|e| (e.id.as_str(), (e.periods.selective, e.periods.proficiency, e.max_class_size)))
+                .map(|e| {
+                    (
+                        e.id.as_str(),
+                        (e.periods.selective, e.periods.proficiency, e.max_class_size),
+                    )
+                })
                 .collect(),
-            teachers: instance.teachers.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect(),
-            rooms: instance.rooms.iter().map(|r| (r.id.as_str(), r.capacity)).collect(),
-            blocked: instance.blocked.iter().map(|s| s.day * instance.periods_per_day + s.period).collect(),
+            teachers: instance
+                .teachers
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.id.as_str(), i))
+                .collect(),
+            rooms: instance
+                .rooms
+                .iter()
+                .map(|r| (r.id.as_str(), r.capacity))
+                .collect(),
+            blocked: instance
+                .blocked
+                .iter()
+                .map(|s| s.day * instance.periods_per_day + s.period)
+                .collect(),
             violations: Vec::new(),
             warnings: Vec::new(),
         }
     }
 
     fn violation(&mut self, kind: ViolationKind, message: String) {
-        self.violations.push(Violation { constraint: kind.constraint(), kind, message });
+        self.violations.push(Violation {
+            constraint: kind.constraint(),
+            kind,
+            message,
+        });
     }
 
     fn slot_name(&self, index: u32) -> Slot {
-        Slot::new(index / self.instance.periods_per_day, index % self.instance.periods_per_day)
+        Slot::new(
+            index / self.instance.periods_per_day,
+            index % self.instance.periods_per_day,
+        )
     }
 
     /// Slot indices of a lesson, flagging out-of-range and duplicate slots.
@@ -180,12 +222,18 @@ impl<'a> Checker<'a> {
         let mut seen = HashSet::new();
         for slot in slots {
             if slot.day >= self.instance.days || slot.period >= self.instance.periods_per_day {
-                self.violation(ViolationKind::SlotOutOfRange, format!("{label}: slot {slot} is outside the week"));
+                self.violation(
+                    ViolationKind::SlotOutOfRange,
+                    format!("{label}: slot {slot} is outside the week"),
+                );
                 continue;
             }
             let index = slot.day * self.instance.periods_per_day + slot.period;
             if !seen.insert(index) {
-                self.violation(ViolationKind::ClassPeriods, format!("{label}: slot {slot} listed twice"));
+                self.violation(
+                    ViolationKind::ClassPeriods,
+                    format!("{label}: slot {slot} listed twice"),
+                );
                 continue;
             }
             indices.push(index);
@@ -203,7 +251,10 @@ impl<'a> Checker<'a> {
         for (class_index, class) in solution.teaching_classes.iter().enumerate() {
             let label = format!("teaching class {}", class.id);
             if !class_ids.insert(class.id.as_str()) {
-                self.violation(ViolationKind::DuplicateClassId, format!("{label}: id used twice"));
+                self.violation(
+                    ViolationKind::DuplicateClassId,
+                    format!("{label}: id used twice"),
+                );
             }
             let slots = self.slot_indices(&label, &class.slots);
             match self.electives.get(class.subject.as_str()).copied() {
@@ -212,7 +263,11 @@ impl<'a> Checker<'a> {
                     format!("{label}: subject {:?} is not an elective", class.subject),
                 ),
                 Some((selective, proficiency, max_size)) => {
-                    let expected = if class.level == Level::Selective { selective } else { proficiency };
+                    let expected = if class.level == Level::Selective {
+                        selective
+                    } else {
+                        proficiency
+                    };
                     if slots.len() as u32 != expected {
                         self.violation(
                             ViolationKind::ClassPeriods,
@@ -227,13 +282,19 @@ impl<'a> Checker<'a> {
                     if class.students.len() as u32 > max_size {
                         self.violation(
                             ViolationKind::ClassTooLarge,
-                            format!("{label} has {} students, max_class_size is {max_size}", class.students.len()),
+                            format!(
+                                "{label} has {} students, max_class_size is {max_size}",
+                                class.students.len()
+                            ),
                         );
                     }
                 }
             }
             match self.rooms.get(class.room.as_str()).copied() {
-                None => self.violation(ViolationKind::UnknownRoom, format!("{label}: unknown room {:?}", class.room)),
+                None => self.violation(
+                    ViolationKind::UnknownRoom,
+                    format!("{label}: unknown room {:?}", class.room),
+                ),
                 Some(capacity) if class.students.len() as u32 > capacity => self.violation(
                     ViolationKind::RoomTooSmall,
                     format!(
@@ -250,8 +311,10 @@ impl<'a> Checker<'a> {
             let mut in_class = HashSet::new();
             for student in &class.students {
                 match self.student_index.get(student.as_str()).copied() {
-                    None => self
-                        .violation(ViolationKind::UnknownStudent, format!("{label}: unknown student {student:?}")),
+                    None => self.violation(
+                        ViolationKind::UnknownStudent,
+                        format!("{label}: unknown student {student:?}"),
+                    ),
                     Some(index) => {
                         if !in_class.insert(index) {
                             self.violation(
@@ -260,7 +323,10 @@ impl<'a> Checker<'a> {
                             );
                             continue;
                         }
-                        enrolment.entry((index, class.subject.as_str(), class.level)).or_default().push(class_index);
+                        enrolment
+                            .entry((index, class.subject.as_str(), class.level))
+                            .or_default()
+                            .push(class_index);
                     }
                 }
             }
@@ -282,19 +348,34 @@ impl<'a> Checker<'a> {
                 for level in Level::BOTH {
                     let takes = elective.periods.at(level) > 0
                         && (level == Level::Selective) == chosen.contains(elective.id.as_str());
-                    let classes = enrolment.remove(&(index, elective.id.as_str(), level)).unwrap_or_default();
+                    let classes = enrolment
+                        .remove(&(index, elective.id.as_str(), level))
+                        .unwrap_or_default();
                     let names = || {
-                        classes.iter().map(|&c| solution.teaching_classes[c].id.as_str()).collect::<Vec<_>>().join(", ")
+                        classes
+                            .iter()
+                            .map(|&c| solution.teaching_classes[c].id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     };
                     if takes && classes.is_empty() {
                         self.violation(
                             ViolationKind::StudentMissingClass,
-                            format!("student {} has no {} {} class", student.id, elective.id, level),
+                            format!(
+                                "student {} has no {} {} class",
+                                student.id, elective.id, level
+                            ),
                         );
                     } else if takes && classes.len() > 1 {
                         self.violation(
                             ViolationKind::StudentDuplicateClass,
-                            format!("student {} is in {} {} classes: {}", student.id, elective.id, level, names()),
+                            format!(
+                                "student {} is in {} {} classes: {}",
+                                student.id,
+                                elective.id,
+                                level,
+                                names()
+                            ),
                         );
                     } else if !takes && !classes.is_empty() {
                         self.violation(
@@ -316,12 +397,21 @@ impl<'a> Checker<'a> {
         // Admin lessons: per (class, subject) periods and a single teacher (constraint 2).
         let mut admin_totals: BTreeMap<(&str, &str), (u32, Vec<&str>)> = BTreeMap::new();
         for (index, lesson) in solution.admin_lessons.iter().enumerate() {
-            let label = format!("admin lesson #{index} ({} {})", lesson.admin_class, lesson.subject);
+            let label = format!(
+                "admin lesson #{index} ({} {})",
+                lesson.admin_class, lesson.subject
+            );
             let slots = self.slot_indices(&label, &lesson.slots);
-            if !self.admin_students.contains_key(lesson.admin_class.as_str()) {
+            if !self
+                .admin_students
+                .contains_key(lesson.admin_class.as_str())
+            {
                 self.violation(
                     ViolationKind::UnknownAdminClass,
-                    format!("{label}: unknown administrative class {:?}", lesson.admin_class),
+                    format!(
+                        "{label}: unknown administrative class {:?}",
+                        lesson.admin_class
+                    ),
                 );
             }
             if !self.compulsory.contains_key(lesson.subject.as_str()) {
@@ -331,9 +421,15 @@ impl<'a> Checker<'a> {
                 );
             }
             match self.rooms.get(lesson.room.as_str()).copied() {
-                None => self.violation(ViolationKind::UnknownRoom, format!("{label}: unknown room {:?}", lesson.room)),
+                None => self.violation(
+                    ViolationKind::UnknownRoom,
+                    format!("{label}: unknown room {:?}", lesson.room),
+                ),
                 Some(capacity) => {
-                    let size = self.admin_students.get(lesson.admin_class.as_str()).map_or(0, Vec::len) as u32;
+                    let size = self
+                        .admin_students
+                        .get(lesson.admin_class.as_str())
+                        .map_or(0, Vec::len) as u32;
                     if size > capacity {
                         self.warnings.push(format!(
                             "{label}: class of {size} in room {} that holds {capacity}",
@@ -342,7 +438,9 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            let entry = admin_totals.entry((lesson.admin_class.as_str(), lesson.subject.as_str())).or_default();
+            let entry = admin_totals
+                .entry((lesson.admin_class.as_str(), lesson.subject.as_str()))
+                .or_default();
             entry.0 += slots.len() as u32;
             if !entry.1.contains(&lesson.teacher.as_str()) {
                 entry.1.push(lesson.teacher.as_str());
@@ -359,8 +457,9 @@ impl<'a> Checker<'a> {
         }
         for class in &instance.admin_classes {
             for subject in &instance.compulsory {
-                let (periods, teachers) =
-                    admin_totals.remove(&(class.id.as_str(), subject.id.as_str())).unwrap_or_default();
+                let (periods, teachers) = admin_totals
+                    .remove(&(class.id.as_str(), subject.id.as_str()))
+                    .unwrap_or_default();
                 if periods != subject.periods {
                     self.violation(
                         ViolationKind::AdminPeriods,
@@ -407,10 +506,20 @@ impl<'a> Checker<'a> {
                 for &student in &members {
                     student_slots[student].push((slot, lesson_index));
                 }
-                teacher_slots.entry(lesson.teacher).or_default().push((slot, lesson_index));
-                room_slots.entry(lesson.room).or_default().push((slot, lesson_index));
+                teacher_slots
+                    .entry(lesson.teacher)
+                    .or_default()
+                    .push((slot, lesson_index));
+                room_slots
+                    .entry(lesson.room)
+                    .or_default()
+                    .push((slot, lesson_index));
                 if self.blocked.contains(&slot) {
-                    let message = format!("{} is in blocked slot {}", lesson.label, self.slot_name(slot));
+                    let message = format!(
+                        "{} is in blocked slot {}",
+                        lesson.label,
+                        self.slot_name(slot)
+                    );
                     self.violation(ViolationKind::BlockedSlot, message);
                 }
             }
@@ -425,7 +534,10 @@ impl<'a> Checker<'a> {
                     if !teacher.subjects.iter().any(|s| s == lesson.subject) {
                         self.violation(
                             ViolationKind::TeacherSubject,
-                            format!("{}: teacher {} does not teach {}", lesson.label, teacher.id, lesson.subject),
+                            format!(
+                                "{}: teacher {} does not teach {}",
+                                lesson.label, teacher.id, lesson.subject
+                            ),
                         );
                     }
                     for &slot in &lesson.slots {
@@ -433,7 +545,10 @@ impl<'a> Checker<'a> {
                         if teacher.unavailable.contains(&name) {
                             self.violation(
                                 ViolationKind::TeacherUnavailable,
-                                format!("{}: teacher {} is unavailable at {name}", lesson.label, teacher.id),
+                                format!(
+                                    "{}: teacher {} is unavailable at {name}",
+                                    lesson.label, teacher.id
+                                ),
                             );
                         }
                     }
@@ -443,11 +558,23 @@ impl<'a> Checker<'a> {
         for (index, entries) in student_slots.iter_mut().enumerate() {
             entries.sort_unstable();
             let id = instance.students[index].id.clone();
-            self.report_clashes(entries, &lessons, ViolationKind::StudentClash, "student", &id);
+            self.report_clashes(
+                entries,
+                &lessons,
+                ViolationKind::StudentClash,
+                "student",
+                &id,
+            );
         }
         for (teacher, entries) in &mut teacher_slots {
             entries.sort_unstable();
-            self.report_clashes(entries, &lessons, ViolationKind::TeacherClash, "teacher", teacher);
+            self.report_clashes(
+                entries,
+                &lessons,
+                ViolationKind::TeacherClash,
+                "teacher",
+                teacher,
+            );
         }
         for (room, entries) in &mut room_slots {
             entries.sort_unstable();
@@ -459,14 +586,27 @@ impl<'a> Checker<'a> {
                 if *periods > max {
                     self.violation(
                         ViolationKind::TeacherOverload,
-                        format!("teacher {teacher} teaches {periods} periods, max_periods is {max}"),
+                        format!(
+                            "teacher {teacher} teaches {periods} periods, max_periods is {max}"
+                        ),
                     );
                 }
             }
         }
 
-        let quality = self.quality(solution, &lessons, &student_slots, &teacher_slots, slot_count);
-        CheckReport { valid: self.violations.is_empty(), violations: self.violations, quality, warnings: self.warnings }
+        let quality = self.quality(
+            solution,
+            &lessons,
+            &student_slots,
+            &teacher_slots,
+            slot_count,
+        );
+        CheckReport {
+            valid: self.violations.is_empty(),
+            violations: self.violations,
+            quality,
+            warnings: self.warnings,
+        }
     }
 
     fn report_clashes(
@@ -484,9 +624,19 @@ impl<'a> Checker<'a> {
                 end += 1;
             }
             if end - start > 1 {
-                let names: Vec<&str> = entries[start..end].iter().map(|&(_, l)| lessons[l].label.as_str()).collect();
+                let names: Vec<&str> = entries[start..end]
+                    .iter()
+                    .map(|&(_, l)| lessons[l].label.as_str())
+                    .collect();
                 let slot = self.slot_name(entries[start].0);
-                self.violation(kind, format!("{who} {id} has {} lessons at {slot}: {}", end - start, names.join("; ")));
+                self.violation(
+                    kind,
+                    format!(
+                        "{who} {id} has {} lessons at {slot}: {}",
+                        end - start,
+                        names.join("; ")
+                    ),
+                );
             }
             start = end;
         }
@@ -511,7 +661,7 @@ impl<'a> Checker<'a> {
                 let demand = instance
                     .students
                     .iter()
-                    .filter(|s| s.selective.iter().any(|x| *x == elective.id) == (level == Level::Selective))
+                    .filter(|s| s.selective.contains(&elective.id) == (level == Level::Selective))
                     .count() as u32;
                 let cap = elective.max_class_size.max(1);
                 let bound = demand.div_ceil(cap);
@@ -534,7 +684,11 @@ impl<'a> Checker<'a> {
                 });
             }
         }
-        let max_size_range = groups.iter().map(|g| g.max_size - g.min_size).max().unwrap_or(0);
+        let max_size_range = groups
+            .iter()
+            .map(|g| g.max_size - g.min_size)
+            .max()
+            .unwrap_or(0);
         let per_day = instance.periods_per_day;
         let idle = |entries: &[(u32, usize)]| -> u32 {
             let mut busy = vec![false; slot_count];
@@ -546,7 +700,9 @@ impl<'a> Checker<'a> {
                 let range = (day * per_day)..((day + 1) * per_day);
                 let used: Vec<u32> = range.clone().filter(|&s| busy[s as usize]).collect();
                 if let (Some(&first), Some(&last)) = (used.first(), used.last()) {
-                    total += (first..=last).filter(|s| !busy[*s as usize] && !self.blocked.contains(s)).count() as u32;
+                    total += (first..=last)
+                        .filter(|s| !busy[*s as usize] && !self.blocked.contains(s))
+                        .count() as u32;
                 }
             }
             total
@@ -569,7 +725,9 @@ impl<'a> Checker<'a> {
                 None => lesson.label.clone(),
             };
             for &slot in &lesson.slots {
-                *per_day_count.entry((key.clone(), slot / per_day)).or_default() += 1;
+                *per_day_count
+                    .entry((key.clone(), slot / per_day))
+                    .or_default() += 1;
             }
         }
         let same_subject_twice_a_day = per_day_count.values().map(|&n| n.saturating_sub(1)).sum();
@@ -597,12 +755,20 @@ impl CheckReport {
         let _ = writeln!(
             out,
             "硬约束 hard constraints: {}",
-            if self.valid { "OK, none broken".to_string() } else { format!("{} violations", self.violations.len()) }
+            if self.valid {
+                "OK, none broken".to_string()
+            } else {
+                format!("{} violations", self.violations.len())
+            }
         );
         for violation in &self.violations {
             let _ = writeln!(out, "  {violation}");
         }
-        let _ = writeln!(out, "教学班 teaching classes: {} (lower bound {})", q.teaching_classes, q.lower_bound);
+        let _ = writeln!(
+            out,
+            "教学班 teaching classes: {} (lower bound {})",
+            q.teaching_classes, q.lower_bound
+        );
         for g in &q.groups {
             let _ = writeln!(
                 out,
@@ -610,14 +776,26 @@ impl CheckReport {
                 g.subject, g.level, g.demand, g.classes, g.lower_bound, g.min_size, g.max_size
             );
         }
-        let _ = writeln!(out, "班额极差 largest class-size range: {}", q.max_size_range);
+        let _ = writeln!(
+            out,
+            "班额极差 largest class-size range: {}",
+            q.max_size_range
+        );
         let _ = writeln!(
             out,
             "学生空堂 student idle periods: {} in all, {} students with any, at most {} a week",
             q.student_idle_periods, q.students_with_idle, q.max_student_idle_per_week
         );
-        let _ = writeln!(out, "教师空堂 teacher idle periods: {}", q.teacher_idle_periods);
-        let _ = writeln!(out, "同日同科 same subject twice a day: {}", q.same_subject_twice_a_day);
+        let _ = writeln!(
+            out,
+            "教师空堂 teacher idle periods: {}",
+            q.teacher_idle_periods
+        );
+        let _ = writeln!(
+            out,
+            "同日同科 same subject twice a day: {}",
+            q.same_subject_twice_a_day
+        );
         if let Some(seconds) = q.solve_seconds {
             let _ = writeln!(out, "求解时间 solve time: {seconds:.3} s");
         }

@@ -16,7 +16,11 @@ pub struct Shortage {
 
 impl std::fmt::Display for Shortage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (needed {}, available {})", self.message, self.needed, self.available)
+        write!(
+            f,
+            "{} (needed {}, available {})",
+            self.message, self.needed, self.available
+        )
     }
 }
 
@@ -46,7 +50,12 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
     }
     let mut over: Vec<(u64, usize)> = Vec::new();
     for (number, student) in model.students.iter().enumerate() {
-        let need = compulsory + student.items.iter().map(|&i| model.items[i].periods as u64).sum::<u64>();
+        let need = compulsory
+            + student
+                .items
+                .iter()
+                .map(|&i| model.items[i].periods as u64)
+                .sum::<u64>();
         if need > slots {
             over.push((need, number));
         }
@@ -76,7 +85,9 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
             .iter()
             .filter(|t| t.compulsory[subject])
             .map(|t| {
-                let free = (0..model.slot_count).filter(|&s| model.available[s] && !t.unavailable[s]).count();
+                let free = (0..model.slot_count)
+                    .filter(|&s| model.available[s] && !t.unavailable[s])
+                    .count();
                 (t.max.min(free) / periods) as u64
             })
             .sum();
@@ -104,8 +115,11 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
         if need == 0 {
             continue;
         }
-        let qualified: Vec<&crate::solve::model::TeacherM> =
-            model.teachers.iter().filter(|t| t.electives[elective]).collect();
+        let qualified: Vec<&crate::solve::model::TeacherM> = model
+            .teachers
+            .iter()
+            .filter(|t| t.electives[elective])
+            .collect();
         let capacity: u64 = qualified.iter().map(|t| t.max as u64).sum();
         if capacity < need {
             out.push(Shortage {
@@ -123,7 +137,11 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
     }
 
     // All teachers together.
-    let need_all: u64 = model.items.iter().map(|i| (i.students.len().div_ceil(i.cap) * i.periods) as u64).sum::<u64>()
+    let need_all: u64 = model
+        .items
+        .iter()
+        .map(|i| (i.students.len().div_ceil(i.cap) * i.periods) as u64)
+        .sum::<u64>()
         + compulsory * model.admins.len() as u64;
     let capacity_all: u64 = model.teachers.iter().map(|t| t.max as u64).sum();
     if capacity_all < need_all {
@@ -143,14 +161,20 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
                 resource: "rooms".into(),
                 needed: 1,
                 available: 0,
-                message: format!("no room can hold a {} class", model.item_name(item_index(model, item))),
+                message: format!(
+                    "no room can hold a {} class",
+                    model.item_name(item_index(model, item))
+                ),
             });
             break;
         }
     }
-    let room_periods_needed: u64 =
-        model.items.iter().map(|i| (i.students.len().div_ceil(i.cap) * i.periods) as u64).sum::<u64>()
-            + compulsory * model.admins.len() as u64;
+    let room_periods_needed: u64 = model
+        .items
+        .iter()
+        .map(|i| (i.students.len().div_ceil(i.cap) * i.periods) as u64)
+        .sum::<u64>()
+        + compulsory * model.admins.len() as u64;
     let room_periods = model.rooms.len() as u64 * slots;
     if room_periods < room_periods_needed {
         out.push(Shortage {
@@ -167,7 +191,11 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
 }
 
 fn item_index(model: &Model<'_>, item: &crate::solve::model::Item) -> usize {
-    model.items.iter().position(|i| i.elective == item.elective && i.level == item.level).unwrap_or(0)
+    model
+        .items
+        .iter()
+        .position(|i| i.elective == item.elective && i.level == item.level)
+        .unwrap_or(0)
 }
 
 /// Utilisation of the main resources, busiest first: used to say which resource is tightest when search fails.
@@ -183,19 +211,32 @@ pub(crate) fn tightest(model: &Model<'_>) -> Vec<Shortage> {
             .filter(|i| i.elective == elective)
             .map(|i| (i.students.len().div_ceil(i.cap) * i.periods) as u64)
             .sum();
-        let capacity: u64 = model.teachers.iter().filter(|t| t.electives[elective]).map(|t| t.max as u64).sum();
+        let capacity: u64 = model
+            .teachers
+            .iter()
+            .filter(|t| t.electives[elective])
+            .map(|t| t.max as u64)
+            .sum();
         if need > 0 {
             rows.push(Shortage {
                 resource: format!("teachers:{}", subject.id),
                 needed: need,
                 available: capacity,
-                message: format!("teachers of {}: {need} of {capacity} teacher-periods needed", subject.id),
+                message: format!(
+                    "teachers of {}: {need} of {capacity} teacher-periods needed",
+                    subject.id
+                ),
             });
         }
     }
     for (subject, &periods) in model.compulsory_periods.iter().enumerate() {
         let need = (periods * model.admins.len()) as u64;
-        let capacity: u64 = model.teachers.iter().filter(|t| t.compulsory[subject]).map(|t| t.max as u64).sum();
+        let capacity: u64 = model
+            .teachers
+            .iter()
+            .filter(|t| t.compulsory[subject])
+            .map(|t| t.max as u64)
+            .sum();
         if need > 0 {
             let id = &instance.compulsory[subject].id;
             rows.push(Shortage {
@@ -209,7 +250,13 @@ pub(crate) fn tightest(model: &Model<'_>) -> Vec<Shortage> {
     let max_student = model
         .students
         .iter()
-        .map(|s| compulsory + s.items.iter().map(|&i| model.items[i].periods as u64).sum::<u64>())
+        .map(|s| {
+            compulsory
+                + s.items
+                    .iter()
+                    .map(|&i| model.items[i].periods as u64)
+                    .sum::<u64>()
+        })
         .max()
         .unwrap_or(0);
     rows.push(Shortage {
@@ -218,13 +265,20 @@ pub(crate) fn tightest(model: &Model<'_>) -> Vec<Shortage> {
         available: slots,
         message: format!("the busiest student needs {max_student} of {slots} unblocked periods"),
     });
-    let room_need: u64 = model.items.iter().map(|i| (i.students.len().div_ceil(i.cap) * i.periods) as u64).sum::<u64>()
+    let room_need: u64 = model
+        .items
+        .iter()
+        .map(|i| (i.students.len().div_ceil(i.cap) * i.periods) as u64)
+        .sum::<u64>()
         + compulsory * model.admins.len() as u64;
     rows.push(Shortage {
         resource: "rooms".into(),
         needed: room_need,
         available: model.rooms.len() as u64 * slots,
-        message: format!("rooms: {room_need} of {} room-periods needed", model.rooms.len() as u64 * slots),
+        message: format!(
+            "rooms: {room_need} of {} room-periods needed",
+            model.rooms.len() as u64 * slots
+        ),
     });
     rows.sort_by(|a, b| {
         let ra = a.needed as f64 / a.available.max(1) as f64;

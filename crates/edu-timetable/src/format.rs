@@ -181,7 +181,11 @@ pub struct Solution {
 
 impl Default for Solution {
     fn default() -> Self {
-        Solution { format: SOLUTION_FORMAT.to_string(), teaching_classes: Vec::new(), admin_lessons: Vec::new() }
+        Solution {
+            format: SOLUTION_FORMAT.to_string(),
+            teaching_classes: Vec::new(),
+            admin_lessons: Vec::new(),
+        }
     }
 }
 
@@ -220,12 +224,21 @@ pub struct FormatError {
     pub message: String,
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T, FormatError> {
+fn parse_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    text: &str,
+) -> Result<T, FormatError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        FormatError { what, path, line: inner.line(), column: inner.column(), message: inner.to_string() }
+        FormatError {
+            what,
+            path,
+            line: inner.line(),
+            column: inner.column(),
+            message: inner.to_string(),
+        }
     })?;
     deserializer.end().map_err(|error| FormatError {
         what,
@@ -252,7 +265,11 @@ impl Instance {
     pub fn from_json(text: &str) -> Result<Instance, FormatError> {
         let instance: Instance = parse_json("instance", text)?;
         if instance.format != INSTANCE_FORMAT {
-            return Err(format_tag_error("instance", &instance.format, INSTANCE_FORMAT));
+            return Err(format_tag_error(
+                "instance",
+                &instance.format,
+                INSTANCE_FORMAT,
+            ));
         }
         Ok(instance)
     }
@@ -273,7 +290,11 @@ impl Solution {
     pub fn from_json(text: &str) -> Result<Solution, FormatError> {
         let solution: Solution = parse_json("solution", text)?;
         if solution.format != SOLUTION_FORMAT {
-            return Err(format_tag_error("solution", &solution.format, SOLUTION_FORMAT));
+            return Err(format_tag_error(
+                "solution",
+                &solution.format,
+                SOLUTION_FORMAT,
+            ));
         }
         Ok(solution)
     }

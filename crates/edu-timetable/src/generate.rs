@@ -1,8 +1,8 @@
 //! Realistic generated instances (Heilongjiang 3+1+2 combination mixes), deterministic by seed.
 
 use crate::format::{
-    AdminClass, CompulsorySubject, ElectiveSubject, INSTANCE_FORMAT, Instance, LevelPeriods, Room, Slot, Student,
-    Teacher,
+    AdminClass, CompulsorySubject, ElectiveSubject, INSTANCE_FORMAT, Instance, LevelPeriods, Room,
+    Slot, Student, Teacher,
 };
 use crate::rng::SplitMix64;
 
@@ -23,7 +23,13 @@ pub enum Mix {
 }
 
 impl Mix {
-    pub const ALL: [Mix; 5] = [Mix::Hlj2021, Mix::WuShengDi, Mix::WuHuaSheng, Mix::PhysicsLow, Mix::Uniform];
+    pub const ALL: [Mix; 5] = [
+        Mix::Hlj2021,
+        Mix::WuShengDi,
+        Mix::WuHuaSheng,
+        Mix::PhysicsLow,
+        Mix::Uniform,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -42,10 +48,18 @@ impl Mix {
     /// Weights of [`COMBINATIONS`], in order.
     fn weights(self) -> [f64; 12] {
         match self {
-            Mix::Hlj2021 => [0.18, 0.06, 0.04, 0.16, 0.06, 0.08, 0.22, 0.06, 0.02, 0.05, 0.02, 0.05],
-            Mix::WuShengDi => [0.10, 0.03, 0.01, 0.46, 0.02, 0.01, 0.20, 0.08, 0.01, 0.04, 0.02, 0.02],
-            Mix::WuHuaSheng => [0.24, 0.08, 0.04, 0.15, 0.05, 0.07, 0.18, 0.07, 0.02, 0.06, 0.02, 0.02],
-            Mix::PhysicsLow => [0.10, 0.06, 0.04, 0.20, 0.05, 0.06, 0.25, 0.08, 0.02, 0.08, 0.03, 0.03],
+            Mix::Hlj2021 => [
+                0.18, 0.06, 0.04, 0.16, 0.06, 0.08, 0.22, 0.06, 0.02, 0.05, 0.02, 0.05,
+            ],
+            Mix::WuShengDi => [
+                0.10, 0.03, 0.01, 0.46, 0.02, 0.01, 0.20, 0.08, 0.01, 0.04, 0.02, 0.02,
+            ],
+            Mix::WuHuaSheng => [
+                0.24, 0.08, 0.04, 0.15, 0.05, 0.07, 0.18, 0.07, 0.02, 0.06, 0.02, 0.02,
+            ],
+            Mix::PhysicsLow => [
+                0.10, 0.06, 0.04, 0.20, 0.05, 0.06, 0.25, 0.08, 0.02, 0.08, 0.03, 0.03,
+            ],
             Mix::Uniform => [1.0; 12],
         }
     }
@@ -106,12 +120,24 @@ pub struct GenerateOptions {
 
 impl GenerateOptions {
     pub fn new(students: u32, seed: u64) -> Self {
-        GenerateOptions { students, seed, mix: Mix::Hlj2021, grouping: Grouping::Mixed, periods_per_week: 45 }
+        GenerateOptions {
+            students,
+            seed,
+            mix: Mix::Hlj2021,
+            grouping: Grouping::Mixed,
+            periods_per_week: 45,
+        }
     }
 }
 
-const ELECTIVES: [(&str, &str); 6] =
-    [("phy", "物理"), ("his", "历史"), ("chem", "化学"), ("bio", "生物"), ("pol", "政治"), ("geo", "地理")];
+const ELECTIVES: [(&str, &str); 6] = [
+    ("phy", "物理"),
+    ("his", "历史"),
+    ("chem", "化学"),
+    ("bio", "生物"),
+    ("pol", "政治"),
+    ("geo", "地理"),
+];
 const SELECTIVE_PERIODS: u32 = 5;
 const PROFICIENCY_PERIODS: u32 = 2;
 const MAX_CLASS_SIZE: u32 = 50;
@@ -122,9 +148,22 @@ pub fn generate(options: &GenerateOptions) -> Instance {
     let periods_per_day = if options.periods_per_week <= 40 { 8 } else { 9 };
     let days = 5;
     let compulsory: Vec<(&str, &str, u32)> = if periods_per_day == 9 {
-        vec![("chn", "语文", 6), ("math", "数学", 5), ("eng", "英语", 6), ("pe", "体育", 2), ("it", "信息技术", 1), ("art", "艺术", 1)]
+        vec![
+            ("chn", "语文", 6),
+            ("math", "数学", 5),
+            ("eng", "英语", 6),
+            ("pe", "体育", 2),
+            ("it", "信息技术", 1),
+            ("art", "艺术", 1),
+        ]
     } else {
-        vec![("chn", "语文", 5), ("math", "数学", 5), ("eng", "英语", 4), ("pe", "体育", 2), ("it", "信息技术", 1)]
+        vec![
+            ("chn", "语文", 5),
+            ("math", "数学", 5),
+            ("eng", "英语", 4),
+            ("pe", "体育", 2),
+            ("it", "信息技术", 1),
+        ]
     };
     let blocked = if periods_per_day == 9 {
         vec![Slot::new(0, 0), Slot::new(4, 8)] // flag-raising assembly, weekly class meeting
@@ -150,7 +189,10 @@ pub fn generate(options: &GenerateOptions) -> Instance {
         .map(|(index, &combination)| Student {
             id: format!("S{:0width$}", index + 1),
             admin_class: admin_id(index * class_count / n),
-            selective: COMBINATIONS[combination].iter().map(|s| s.to_string()).collect(),
+            selective: COMBINATIONS[combination]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         })
         .collect();
 
@@ -159,35 +201,56 @@ pub fn generate(options: &GenerateOptions) -> Instance {
     let mut admin_classes = Vec::new();
     for index in 0..class_count {
         let room = format!("R{}{:02}", 1 + index / 20, index % 20 + 1);
-        rooms.push(Room { id: room.clone(), capacity: if rng.below(3) == 0 { 60 } else { 55 } });
-        admin_classes.push(AdminClass { id: admin_id(index), room });
+        rooms.push(Room {
+            id: room.clone(),
+            capacity: if rng.below(3) == 0 { 60 } else { 55 },
+        });
+        admin_classes.push(AdminClass {
+            id: admin_id(index),
+            room,
+        });
     }
     for index in 0..(class_count / 4 + 2) {
-        rooms.push(Room { id: format!("L{:02}", index + 1), capacity: rng.range_inclusive(50, 60) });
+        rooms.push(Room {
+            id: format!("L{:02}", index + 1),
+            capacity: rng.range_inclusive(50, 60),
+        });
     }
     for index in 0..2 {
-        rooms.push(Room { id: format!("M{:02}", index + 1), capacity: 36 });
+        rooms.push(Room {
+            id: format!("M{:02}", index + 1),
+            capacity: 36,
+        });
     }
 
     // Teachers: enough for the load with realistic max_periods 12..=18, a few unavailable slots.
     let mut teachers = Vec::new();
     let mut teacher_number = 0;
-    let mut add_teacher = |teachers: &mut Vec<Teacher>, rng: &mut SplitMix64, subject: &str, min_max: u32| {
-        teacher_number += 1;
-        let mut unavailable = Vec::new();
-        if rng.below(5) == 0 {
-            for _ in 0..rng.range_inclusive(1, 2) {
-                let slot = Slot::new(rng.below(days as usize) as u32, rng.below(periods_per_day as usize) as u32);
-                if !blocked.contains(&slot) && !unavailable.contains(&slot) {
-                    unavailable.push(slot);
+    let mut add_teacher =
+        |teachers: &mut Vec<Teacher>, rng: &mut SplitMix64, subject: &str, min_max: u32| {
+            teacher_number += 1;
+            let mut unavailable = Vec::new();
+            if rng.below(5) == 0 {
+                for _ in 0..rng.range_inclusive(1, 2) {
+                    let slot = Slot::new(
+                        rng.below(days as usize) as u32,
+                        rng.below(periods_per_day as usize) as u32,
+                    );
+                    if !blocked.contains(&slot) && !unavailable.contains(&slot) {
+                        unavailable.push(slot);
+                    }
                 }
+                unavailable.sort();
             }
-            unavailable.sort();
-        }
-        let max_periods = rng.range_inclusive(12, 18).max(min_max);
-        teachers.push(Teacher { id: format!("T{teacher_number:03}"), subjects: vec![subject.to_string()], max_periods, unavailable });
-        max_periods
-    };
+            let max_periods = rng.range_inclusive(12, 18).max(min_max);
+            teachers.push(Teacher {
+                id: format!("T{teacher_number:03}"),
+                subjects: vec![subject.to_string()],
+                max_periods,
+                unavailable,
+            });
+            max_periods
+        };
     for &(id, _, periods) in &compulsory {
         let need = class_count as u32;
         let mut capacity = 0;
@@ -197,12 +260,19 @@ pub fn generate(options: &GenerateOptions) -> Instance {
         }
     }
     for &(id, _) in &ELECTIVES {
-        let selective = choices.iter().filter(|&&c| COMBINATIONS[c].contains(&id)).count() as u32;
+        let selective = choices
+            .iter()
+            .filter(|&&c| COMBINATIONS[c].contains(&id))
+            .count() as u32;
         let proficiency = n as u32 - selective;
         let selective_classes = selective.div_ceil(MAX_CLASS_SIZE);
         let proficiency_classes = proficiency.div_ceil(MAX_CLASS_SIZE);
-        let load = selective_classes * SELECTIVE_PERIODS + proficiency_classes * PROFICIENCY_PERIODS;
-        let min_count = selective_classes.div_ceil(3).max(proficiency_classes.div_ceil(3)) + 1;
+        let load =
+            selective_classes * SELECTIVE_PERIODS + proficiency_classes * PROFICIENCY_PERIODS;
+        let min_count = selective_classes
+            .div_ceil(3)
+            .max(proficiency_classes.div_ceil(3))
+            + 1;
         let (mut capacity, mut count) = (0, 0);
         while capacity < load + load.div_ceil(6) || count < min_count {
             capacity += add_teacher(&mut teachers, &mut rng, id, SELECTIVE_PERIODS);
@@ -223,14 +293,21 @@ pub fn generate(options: &GenerateOptions) -> Instance {
         periods_per_day,
         compulsory: compulsory
             .iter()
-            .map(|&(id, name, periods)| CompulsorySubject { id: id.into(), name: name.into(), periods })
+            .map(|&(id, name, periods)| CompulsorySubject {
+                id: id.into(),
+                name: name.into(),
+                periods,
+            })
             .collect(),
         electives: ELECTIVES
             .iter()
             .map(|&(id, name)| ElectiveSubject {
                 id: id.into(),
                 name: name.into(),
-                periods: LevelPeriods { selective: SELECTIVE_PERIODS, proficiency: PROFICIENCY_PERIODS },
+                periods: LevelPeriods {
+                    selective: SELECTIVE_PERIODS,
+                    proficiency: PROFICIENCY_PERIODS,
+                },
                 max_class_size: MAX_CLASS_SIZE,
             })
             .collect(),

@@ -20,5 +20,8 @@ pub use check::{CheckReport, Quality, Violation, ViolationKind, check};
 pub use diagnose::Shortage;
 pub use format::{FormatError, Instance, Level, Slot, Solution};
 pub use generate::{GenerateOptions, Grouping, Mix, generate};
-pub use solve::{Budget, Explanation, SolveError, SolveOptions, SolveOutcome, SolveStats, Stability, Unlimited, solve, stability};
+pub use solve::{
+    Budget, Explanation, SolveError, SolveOptions, SolveOutcome, SolveStats, Stability, Unlimited,
+    solve, stability,
+};
 pub use validate::{InstanceIssue, validate_instance};

@@ -25,10 +25,16 @@ pub fn validate_instance(instance: &Instance) -> Vec<InstanceIssue> {
         issue("format".into(), format!("expected {INSTANCE_FORMAT:?}"));
     }
     if instance.days == 0 || instance.days > 7 {
-        issue("days".into(), format!("must be 1..=7, is {}", instance.days));
+        issue(
+            "days".into(),
+            format!("must be 1..=7, is {}", instance.days),
+        );
     }
     if instance.periods_per_day == 0 || instance.periods_per_day > 24 {
-        issue("periods_per_day".into(), format!("must be 1..=24, is {}", instance.periods_per_day));
+        issue(
+            "periods_per_day".into(),
+            format!("must be 1..=24, is {}", instance.periods_per_day),
+        );
     }
     let in_range = |slot: &Slot| slot.day < instance.days && slot.period < instance.periods_per_day;
 
@@ -38,7 +44,10 @@ pub fn validate_instance(instance: &Instance) -> Vec<InstanceIssue> {
             issue(format!("compulsory[{index}].id"), "empty id".into());
         }
         if subjects.insert(subject.id.as_str(), "compulsory").is_some() {
-            issue(format!("compulsory[{index}].id"), format!("duplicate subject id {:?}", subject.id));
+            issue(
+                format!("compulsory[{index}].id"),
+                format!("duplicate subject id {:?}", subject.id),
+            );
         }
     }
     for (index, subject) in instance.electives.iter().enumerate() {
@@ -46,28 +55,56 @@ pub fn validate_instance(instance: &Instance) -> Vec<InstanceIssue> {
             issue(format!("electives[{index}].id"), "empty id".into());
         }
         if subjects.insert(subject.id.as_str(), "elective").is_some() {
-            issue(format!("electives[{index}].id"), format!("duplicate subject id {:?}", subject.id));
+            issue(
+                format!("electives[{index}].id"),
+                format!("duplicate subject id {:?}", subject.id),
+            );
         }
         if subject.max_class_size == 0 {
-            issue(format!("electives[{index}].max_class_size"), "must be at least 1".into());
+            issue(
+                format!("electives[{index}].max_class_size"),
+                "must be at least 1".into(),
+            );
         }
     }
 
-    let room_ids = unique_ids(instance.rooms.iter().map(|r| r.id.as_str()), "rooms", &mut issue);
-    let class_ids = unique_ids(instance.admin_classes.iter().map(|c| c.id.as_str()), "admin_classes", &mut issue);
-    unique_ids(instance.students.iter().map(|s| s.id.as_str()), "students", &mut issue);
-    unique_ids(instance.teachers.iter().map(|t| t.id.as_str()), "teachers", &mut issue);
+    let room_ids = unique_ids(
+        instance.rooms.iter().map(|r| r.id.as_str()),
+        "rooms",
+        &mut issue,
+    );
+    let class_ids = unique_ids(
+        instance.admin_classes.iter().map(|c| c.id.as_str()),
+        "admin_classes",
+        &mut issue,
+    );
+    unique_ids(
+        instance.students.iter().map(|s| s.id.as_str()),
+        "students",
+        &mut issue,
+    );
+    unique_ids(
+        instance.teachers.iter().map(|t| t.id.as_str()),
+        "teachers",
+        &mut issue,
+    );
 
     for (index, class) in instance.admin_classes.iter().enumerate() {
         if !room_ids.contains(class.room.as_str()) {
-            issue(format!("admin_classes[{index}].room"), format!("unknown room {:?}", class.room));
+            issue(
+                format!("admin_classes[{index}].room"),
+                format!("unknown room {:?}", class.room),
+            );
         }
     }
     for (index, student) in instance.students.iter().enumerate() {
         if !class_ids.contains(student.admin_class.as_str()) {
             issue(
                 format!("students[{index}].admin_class"),
-                format!("student {} names unknown administrative class {:?}", student.id, student.admin_class),
+                format!(
+                    "student {} names unknown administrative class {:?}",
+                    student.id, student.admin_class
+                ),
             );
         }
         let mut seen = HashSet::new();
@@ -76,10 +113,16 @@ pub fn validate_instance(instance: &Instance) -> Vec<InstanceIssue> {
             match subjects.get(subject.as_str()) {
                 Some(&"elective") => {}
                 Some(_) => issue(path, format!("{subject:?} is compulsory, not an elective")),
-                None => issue(path, format!("student {} names unknown elective {subject:?}", student.id)),
+                None => issue(
+                    path,
+                    format!("student {} names unknown elective {subject:?}", student.id),
+                ),
             }
             if !seen.insert(subject.as_str()) {
-                issue(format!("students[{index}].selective[{position}]"), format!("{subject:?} listed twice"));
+                issue(
+                    format!("students[{index}].selective[{position}]"),
+                    format!("{subject:?} listed twice"),
+                );
             }
         }
     }
@@ -94,13 +137,19 @@ pub fn validate_instance(instance: &Instance) -> Vec<InstanceIssue> {
         }
         for (position, slot) in teacher.unavailable.iter().enumerate() {
             if !in_range(slot) {
-                issue(format!("teachers[{index}].unavailable[{position}]"), format!("slot {slot} outside the week"));
+                issue(
+                    format!("teachers[{index}].unavailable[{position}]"),
+                    format!("slot {slot} outside the week"),
+                );
             }
         }
     }
     for (position, slot) in instance.blocked.iter().enumerate() {
         if !in_range(slot) {
-            issue(format!("blocked[{position}]"), format!("slot {slot} outside the week"));
+            issue(
+                format!("blocked[{position}]"),
+                format!("slot {slot} outside the week"),
+            );
         }
     }
     issues
@@ -117,7 +166,10 @@ fn unique_ids<'a>(
             issue(format!("{list}[{index}].id"), "empty id".into());
         }
         if !seen.insert(id) {
-            issue(format!("{list}[{index}].id"), format!("duplicate id {id:?}"));
+            issue(
+                format!("{list}[{index}].id"),
+                format!("duplicate id {id:?}"),
+            );
         }
     }
     seen

@@ -40,7 +40,10 @@ pub fn timetable_of(instance: &Instance, solution: &Solution, who: &Who) -> Opti
     let (title, student_admin) = match who {
         Who::Student(id) => {
             let student = instance.students.iter().find(|s| s.id == *id)?;
-            (format!("学生 student {id} ({})", student.admin_class), Some(student.admin_class.clone()))
+            (
+                format!("学生 student {id} ({})", student.admin_class),
+                Some(student.admin_class.clone()),
+            )
         }
         Who::Teacher(id) => {
             instance.teachers.iter().find(|t| t.id == *id)?;
@@ -55,9 +58,13 @@ pub fn timetable_of(instance: &Instance, solution: &Solution, who: &Who) -> Opti
             (format!("行政班 class {id}"), None)
         }
     };
-    let mut cells = vec![vec![Vec::new(); instance.periods_per_day as usize]; instance.days as usize];
+    let mut cells =
+        vec![vec![Vec::new(); instance.periods_per_day as usize]; instance.days as usize];
     let mut put = |slot: &Slot, cell: Cell| {
-        if let Some(list) = cells.get_mut(slot.day as usize).and_then(|d| d.get_mut(slot.period as usize)) {
+        if let Some(list) = cells
+            .get_mut(slot.day as usize)
+            .and_then(|d| d.get_mut(slot.period as usize))
+        {
             list.push(cell);
         }
     };

@@ -2,8 +2,8 @@
 
 use edu_timetable::format::{Slot, Teacher};
 use edu_timetable::{
-    GenerateOptions, Grouping, Instance, Mix, SolveError, SolveOptions, Solution, ViolationKind, check, generate,
-    solve, stability, validate_instance,
+    GenerateOptions, Grouping, Instance, Mix, Solution, SolveError, SolveOptions, ViolationKind,
+    check, generate, solve, stability, validate_instance,
 };
 use proptest::prelude::*;
 
@@ -19,7 +19,11 @@ fn solved(instance: &Instance) -> Solution {
 }
 
 fn kinds(instance: &Instance, solution: &Solution) -> Vec<ViolationKind> {
-    check(instance, solution).violations.iter().map(|v| v.kind).collect()
+    check(instance, solution)
+        .violations
+        .iter()
+        .map(|v| v.kind)
+        .collect()
 }
 
 #[test]
@@ -34,12 +38,17 @@ fn instance_and_solution_round_trip_through_json() {
 
 #[test]
 fn unknown_fields_and_wrong_tags_are_errors_with_their_path() {
-    let text = instance(60, 1).to_json().replacen("\"admin_class\"", "\"colour\": 1, \"admin_class\"", 1);
+    let text =
+        instance(60, 1)
+            .to_json()
+            .replacen("\"admin_class\"", "\"colour\": 1, \"admin_class\"", 1);
     let error = Instance::from_json(&text).unwrap_err();
     assert!(error.path.starts_with("students[0]"), "{error}");
     assert!(error.message.contains("colour"), "{error}");
     assert!(error.line > 1);
-    let wrong = instance(60, 1).to_json().replace("eduplan-zouban/1", "eduplan-zouban/9");
+    let wrong = instance(60, 1)
+        .to_json()
+        .replace("eduplan-zouban/1", "eduplan-zouban/9");
     assert_eq!(Instance::from_json(&wrong).unwrap_err().path, "format");
     let bad_level = "{\"format\":\"eduplan-zouban-solution/1\",\"teaching_classes\":[{\"id\":\"a\",\"subject\":\"phy\",\
         \"level\":\"expert\",\"teacher\":\"T\",\"room\":\"R\",\"students\":[],\"slots\":[]}],\"admin_lessons\":[]}";
@@ -57,10 +66,16 @@ fn validation_names_every_bad_reference() {
     let issues = validate_instance(&instance);
     let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
     assert!(paths.contains(&"students[3].selective[0]"), "{paths:?}");
-    assert!(paths.iter().any(|p| p.starts_with("teachers[0].subjects")), "{paths:?}");
+    assert!(
+        paths.iter().any(|p| p.starts_with("teachers[0].subjects")),
+        "{paths:?}"
+    );
     assert!(paths.contains(&"admin_classes[0].room"), "{paths:?}");
     assert!(paths.iter().any(|p| p.starts_with("blocked")), "{paths:?}");
-    assert!(matches!(solve(&instance, &SolveOptions::default()), Err(SolveError::Invalid(_))));
+    assert!(matches!(
+        solve(&instance, &SolveOptions::default()),
+        Err(SolveError::Invalid(_))
+    ));
 }
 
 #[test]
@@ -72,11 +87,27 @@ fn checker_catches_hand_broken_solutions() {
     // A student in two lessons at once: a teaching class moved onto an admin lesson's slot of a member.
     let mut broken = good.clone();
     let student = broken.teaching_classes[0].students[0].clone();
-    let admin = instance.students.iter().find(|s| s.id == student).unwrap().admin_class.clone();
-    let slot = broken.admin_lessons.iter().find(|l| l.admin_class == admin).unwrap().slots[0];
+    let admin = instance
+        .students
+        .iter()
+        .find(|s| s.id == student)
+        .unwrap()
+        .admin_class
+        .clone();
+    let slot = broken
+        .admin_lessons
+        .iter()
+        .find(|l| l.admin_class == admin)
+        .unwrap()
+        .slots[0];
     broken.teaching_classes[0].slots[0] = slot;
     let found = check(&instance, &broken);
-    assert!(found.violations.iter().any(|v| v.kind == ViolationKind::StudentClash && v.message.contains(&student)));
+    assert!(
+        found
+            .violations
+            .iter()
+            .any(|v| v.kind == ViolationKind::StudentClash && v.message.contains(&student))
+    );
 
     // An over-full room.
     let mut broken = good.clone();
@@ -87,7 +118,9 @@ fn checker_catches_hand_broken_solutions() {
     let mut broken = good.clone();
     let (first, second) = (0..broken.teaching_classes.len())
         .flat_map(|a| (0..broken.teaching_classes.len()).map(move |b| (a, b)))
-        .find(|&(a, b)| a != b && broken.teaching_classes[a].slots == broken.teaching_classes[b].slots)
+        .find(|&(a, b)| {
+            a != b && broken.teaching_classes[a].slots == broken.teaching_classes[b].slots
+        })
         .unwrap();
     broken.teaching_classes[second].room = broken.teaching_classes[first].room.clone();
     assert!(kinds(&instance, &broken).contains(&ViolationKind::RoomClash));
@@ -95,14 +128,25 @@ fn checker_catches_hand_broken_solutions() {
     // A teacher over max_periods.
     let mut tight = instance.clone();
     let teacher = good.teaching_classes[0].teacher.clone();
-    tight.teachers.iter_mut().find(|t| t.id == teacher).unwrap().max_periods = 1;
+    tight
+        .teachers
+        .iter_mut()
+        .find(|t| t.id == teacher)
+        .unwrap()
+        .max_periods = 1;
     assert!(kinds(&tight, &good).contains(&ViolationKind::TeacherOverload));
 
     // A lesson in a blocked slot and in a teacher's unavailable slot.
     let mut blocked = instance.clone();
     let slot = good.teaching_classes[0].slots[0];
     blocked.blocked.push(slot);
-    blocked.teachers.iter_mut().find(|t| t.id == teacher).unwrap().unavailable.push(slot);
+    blocked
+        .teachers
+        .iter_mut()
+        .find(|t| t.id == teacher)
+        .unwrap()
+        .unavailable
+        .push(slot);
     let found = kinds(&blocked, &good);
     assert!(found.contains(&ViolationKind::BlockedSlot));
     assert!(found.contains(&ViolationKind::TeacherUnavailable));
@@ -142,7 +186,10 @@ fn same_seed_gives_the_same_bytes() {
     let b = instance(400, 11);
     assert_eq!(a.to_json(), b.to_json());
     assert_ne!(a.to_json(), instance(400, 12).to_json());
-    let options = SolveOptions { seed: 4, ..SolveOptions::default() };
+    let options = SolveOptions {
+        seed: 4,
+        ..SolveOptions::default()
+    };
     let first = solve(&a, &options).unwrap().solution.to_json();
     let second = solve(&b, &options).unwrap().solution.to_json();
     assert_eq!(first, second);
@@ -164,7 +211,13 @@ fn infeasible_instances_name_the_short_resource() {
     let Err(SolveError::Infeasible(explanation)) = solve(&few, &SolveOptions::default()) else {
         panic!("expected infeasible");
     };
-    assert!(explanation.shortages.iter().any(|s| s.resource == "teachers:phy"), "{explanation}");
+    assert!(
+        explanation
+            .shortages
+            .iter()
+            .any(|s| s.resource == "teachers:phy"),
+        "{explanation}"
+    );
 
     // More compulsory periods than the week has.
     let mut long = instance(100, 6);
@@ -172,7 +225,13 @@ fn infeasible_instances_name_the_short_resource() {
     let Err(SolveError::Infeasible(explanation)) = solve(&long, &SolveOptions::default()) else {
         panic!("expected infeasible");
     };
-    assert!(explanation.shortages.iter().any(|s| s.resource.starts_with("periods:")), "{explanation}");
+    assert!(
+        explanation
+            .shortages
+            .iter()
+            .any(|s| s.resource.starts_with("periods:")),
+        "{explanation}"
+    );
 
     // Rooms: only one room in the school.
     let mut one_room = instance(200, 6);
@@ -181,10 +240,17 @@ fn infeasible_instances_name_the_short_resource() {
     for class in &mut one_room.admin_classes {
         class.room = room.clone();
     }
-    let Err(SolveError::Infeasible(explanation)) = solve(&one_room, &SolveOptions::default()) else {
+    let Err(SolveError::Infeasible(explanation)) = solve(&one_room, &SolveOptions::default())
+    else {
         panic!("expected infeasible");
     };
-    assert!(explanation.shortages.iter().any(|s| s.resource.starts_with("rooms")), "{explanation}");
+    assert!(
+        explanation
+            .shortages
+            .iter()
+            .any(|s| s.resource.starts_with("rooms")),
+        "{explanation}"
+    );
 }
 
 #[test]
@@ -193,23 +259,41 @@ fn re_solving_after_small_changes_keeps_most_of_the_timetable() {
     let first = solved(&before);
     let mut after = before.clone();
     // A teacher of chemistry leaves; ten students swap biology for geography or back.
-    let leaving = first.teaching_classes.iter().find(|c| c.subject == "chem").unwrap().teacher.clone();
+    let leaving = first
+        .teaching_classes
+        .iter()
+        .find(|c| c.subject == "chem")
+        .unwrap()
+        .teacher
+        .clone();
     after.teachers.retain(|t| t.id != leaving);
-    after.teachers.push(Teacher { id: "T999".into(), subjects: vec!["chem".into()], max_periods: 16, unavailable: vec![] });
+    after.teachers.push(Teacher {
+        id: "T999".into(),
+        subjects: vec!["chem".into()],
+        max_periods: 16,
+        unavailable: vec![],
+    });
     let mut changed = 0;
     for student in &mut after.students {
         if changed == 10 {
             break;
         }
-        if let Some(position) = student.selective.iter().position(|s| s == "bio") {
-            if !student.selective.iter().any(|s| s == "geo") {
-                student.selective[position] = "geo".into();
-                changed += 1;
-            }
+        if let Some(position) = student.selective.iter().position(|s| s == "bio")
+            && !student.selective.iter().any(|s| s == "geo")
+        {
+            student.selective[position] = "geo".into();
+            changed += 1;
         }
     }
     assert_eq!(changed, 10);
-    let hinted = solve(&after, &SolveOptions { hint: Some(&first), ..SolveOptions::default() }).unwrap();
+    let hinted = solve(
+        &after,
+        &SolveOptions {
+            hint: Some(&first),
+            ..SolveOptions::default()
+        },
+    )
+    .unwrap();
     assert!(check(&after, &hinted.solution).valid);
     let kept = hinted.stats.stability.unwrap();
     assert_eq!(kept, stability(&after, &first, &hinted.solution));
@@ -217,7 +301,10 @@ fn re_solving_after_small_changes_keeps_most_of_the_timetable() {
     let cold_kept = stability(&after, &first, &cold);
     assert!(kept.enrolments_kept >= 0.8, "{kept:?}");
     assert!(kept.admin_lessons_kept >= 0.8, "{kept:?}");
-    assert!(kept.enrolments_kept >= cold_kept.enrolments_kept, "{kept:?} vs {cold_kept:?}");
+    assert!(
+        kept.enrolments_kept >= cold_kept.enrolments_kept,
+        "{kept:?} vs {cold_kept:?}"
+    );
 }
 
 #[test]
@@ -232,7 +319,13 @@ fn views_show_each_persons_lessons() {
     let electives: u32 = instance
         .electives
         .iter()
-        .map(|e| if student.selective.contains(&e.id) { e.periods.selective } else { e.periods.proficiency })
+        .map(|e| {
+            if student.selective.contains(&e.id) {
+                e.periods.selective
+            } else {
+                e.periods.proficiency
+            }
+        })
         .sum();
     assert_eq!(lessons as u32, compulsory + electives);
     assert!(grid.cells.iter().flatten().all(|cell| cell.len() <= 1));

@@ -34,10 +34,12 @@ pub(crate) fn colour(input: &ColourInput) -> Vec<Vec<usize>> {
     // Hinted colours first, where still free on both sides.
     for (unit, spec) in input.units.iter().enumerate() {
         for &c in &spec.hint {
-            if let Some(e) = painter.uncoloured_edge(unit) {
-                if c < input.colours && painter.free_admin(spec.admin, c) && painter.free_teacher(spec.teacher, c) {
-                    painter.set(e, Some(c));
-                }
+            if let Some(e) = painter.uncoloured_edge(unit)
+                && c < input.colours
+                && painter.free_admin(spec.admin, c)
+                && painter.free_teacher(spec.teacher, c)
+            {
+                painter.set(e, Some(c));
             }
         }
     }
@@ -95,7 +97,11 @@ impl<'a> Painter<'a> {
         }
         let table = |fixed: &Vec<Vec<bool>>, n: usize| -> Vec<Vec<i32>> {
             (0..n)
-                .map(|v| (0..input.colours).map(|c| if fixed[v][c] { FIXED } else { FREE }).collect())
+                .map(|v| {
+                    (0..input.colours)
+                        .map(|c| if fixed[v][c] { FIXED } else { FREE })
+                        .collect()
+                })
                 .collect()
         };
         Painter {
@@ -111,7 +117,10 @@ impl<'a> Painter<'a> {
     }
 
     fn uncoloured_edge(&self, unit: usize) -> Option<usize> {
-        self.unit_edges[unit].iter().copied().find(|&e| self.colour[e].is_none() && !self.failed[e])
+        self.unit_edges[unit]
+            .iter()
+            .copied()
+            .find(|&e| self.colour[e].is_none() && !self.failed[e])
     }
 
     fn free_admin(&self, a: usize, c: usize) -> bool {
@@ -180,7 +189,11 @@ impl<'a> Painter<'a> {
         let mut vertex = t;
         let mut current = alpha;
         loop {
-            let slot = if on_teacher { self.at_teacher[vertex][current] } else { self.at_admin[vertex][current] };
+            let slot = if on_teacher {
+                self.at_teacher[vertex][current]
+            } else {
+                self.at_admin[vertex][current]
+            };
             if slot == FREE {
                 break;
             }
@@ -195,8 +208,16 @@ impl<'a> Painter<'a> {
             vertex = next_vertex;
             on_teacher = next_on_teacher;
         }
-        let new_colours: Vec<usize> =
-            path.iter().map(|&e| if self.colour[e] == Some(alpha) { beta } else { alpha }).collect();
+        let new_colours: Vec<usize> = path
+            .iter()
+            .map(|&e| {
+                if self.colour[e] == Some(alpha) {
+                    beta
+                } else {
+                    alpha
+                }
+            })
+            .collect();
         for &e in &path {
             self.set(e, None);
         }

@@ -3,6 +3,11 @@
 //! Block ("slot-group") method: electives of the same weekly length run in parallel blocks; each student has at
 //! most one class per block, so students never clash; compulsory lessons fill the other slots by bipartite edge
 //! colouring. When the blocks do not fit the week, a general lesson-level search takes over.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::too_many_arguments,
+    clippy::type_complexity
+)] // index loops over parallel tables read best here
 
 pub(crate) mod colour;
 pub(crate) mod model;
@@ -50,7 +55,11 @@ pub struct SolveOptions<'a> {
 
 impl Default for SolveOptions<'_> {
     fn default() -> Self {
-        SolveOptions { seed: 0, budget: &Unlimited, hint: None }
+        SolveOptions {
+            seed: 0,
+            budget: &Unlimited,
+            hint: None,
+        }
     }
 }
 
@@ -104,7 +113,10 @@ pub enum SolveError {
 }
 
 /// Forms teaching classes and builds a timetable that breaks no hard constraint, or explains why it cannot.
-pub fn solve(instance: &crate::format::Instance, options: &SolveOptions<'_>) -> Result<SolveOutcome, SolveError> {
+pub fn solve(
+    instance: &crate::format::Instance,
+    options: &SolveOptions<'_>,
+) -> Result<SolveOutcome, SolveError> {
     let issues = validate_instance(instance);
     if !issues.is_empty() {
         return Err(SolveError::Invalid(issues));
@@ -141,7 +153,11 @@ pub fn solve(instance: &crate::format::Instance, options: &SolveOptions<'_>) -> 
                 failures.push(format!(
                     "{method}: {} conflicts left, e.g. {}",
                     report.violations.len(),
-                    report.violations.first().map(|v| v.message.clone()).unwrap_or_default()
+                    report
+                        .violations
+                        .first()
+                        .map(|v| v.message.clone())
+                        .unwrap_or_default()
                 ));
                 None
             }
@@ -160,7 +176,11 @@ pub fn solve(instance: &crate::format::Instance, options: &SolveOptions<'_>) -> 
     Err(SolveError::Infeasible(Explanation {
         summary: format!(
             "no timetable found{}; {}. The tightest resources are:",
-            if options.budget.expired() { " within the time budget" } else { "" },
+            if options.budget.expired() {
+                " within the time budget"
+            } else {
+                ""
+            },
             failures.join("; ")
         ),
         shortages: tightest(&model),
@@ -197,7 +217,10 @@ impl Plan {
         let slots = |list: &[usize]| {
             let mut sorted = list.to_vec();
             sorted.sort_unstable();
-            sorted.into_iter().map(|s| model.slot(s)).collect::<Vec<_>>()
+            sorted
+                .into_iter()
+                .map(|s| model.slot(s))
+                .collect::<Vec<_>>()
         };
         let mut teaching_classes: Vec<TeachingClass> = self
             .classes
@@ -212,7 +235,10 @@ impl Plan {
                     level: item.level,
                     teacher: instance.teachers[c.teacher].id.clone(),
                     room: instance.rooms[c.room].id.clone(),
-                    students: students.iter().map(|&s| instance.students[s].id.clone()).collect(),
+                    students: students
+                        .iter()
+                        .map(|&s| instance.students[s].id.clone())
+                        .collect(),
                     slots: slots(&c.slots),
                 }
             })
@@ -229,7 +255,11 @@ impl Plan {
                 slots: slots(&a.slots),
             })
             .collect();
-        Solution { format: SOLUTION_FORMAT.to_string(), teaching_classes, admin_lessons }
+        Solution {
+            format: SOLUTION_FORMAT.to_string(),
+            teaching_classes,
+            admin_lessons,
+        }
     }
 }
 
@@ -253,8 +283,10 @@ struct HintClass {
 impl Hint {
     fn new(model: &Model<'_>, solution: &Solution) -> Self {
         let slot_list = |slots: &[crate::format::Slot]| {
-            let mut list: Vec<usize> =
-                slots.iter().filter_map(|s| model::slot_index(model.instance, *s)).collect();
+            let mut list: Vec<usize> = slots
+                .iter()
+                .filter_map(|s| model::slot_index(model.instance, *s))
+                .collect();
             list.sort_unstable();
             list.dedup();
             list
@@ -262,9 +294,15 @@ impl Hint {
         let mut class_of = HashMap::new();
         let mut classes = Vec::new();
         for class in &solution.teaching_classes {
-            let item = model.elective_index.get(class.subject.as_str()).and_then(|&e| {
-                model.items.iter().position(|i| i.elective == e && i.level == class.level)
-            });
+            let item = model
+                .elective_index
+                .get(class.subject.as_str())
+                .and_then(|&e| {
+                    model
+                        .items
+                        .iter()
+                        .position(|i| i.elective == e && i.level == class.level)
+                });
             let number = classes.len();
             if let Some(item) = item {
                 for student in &class.students {
@@ -292,21 +330,33 @@ impl Hint {
                 entry.1.extend(slot_list(&lesson.slots));
             }
         }
-        Hint { class_of, classes, admin }
+        Hint {
+            class_of,
+            classes,
+            admin,
+        }
     }
 }
 
 /// Fraction of a previous timetable kept by a new one (both for the same school).
-pub fn stability(instance: &crate::format::Instance, previous: &Solution, next: &Solution) -> Stability {
+pub fn stability(
+    instance: &crate::format::Instance,
+    previous: &Solution,
+    next: &Solution,
+) -> Stability {
     let key = |c: &TeachingClass| {
         let mut slots = c.slots.clone();
         slots.sort();
         (c.id.clone(), c.teacher.clone(), slots)
     };
-    let mut next_class: HashMap<(&str, &str, Level), (String, String, Vec<crate::format::Slot>)> = HashMap::new();
+    let mut next_class: HashMap<(&str, &str, Level), (String, String, Vec<crate::format::Slot>)> =
+        HashMap::new();
     for class in &next.teaching_classes {
         for student in &class.students {
-            next_class.insert((student.as_str(), class.subject.as_str(), class.level), key(class));
+            next_class.insert(
+                (student.as_str(), class.subject.as_str(), class.level),
+                key(class),
+            );
         }
     }
     let required: BTreeSet<(&str, &str, Level)> = instance
@@ -314,8 +364,11 @@ pub fn stability(instance: &crate::format::Instance, previous: &Solution, next: 
         .iter()
         .flat_map(|s| {
             instance.electives.iter().flat_map(move |e| {
-                let level =
-                    if s.selective.iter().any(|x| *x == e.id) { Level::Selective } else { Level::Proficiency };
+                let level = if s.selective.contains(&e.id) {
+                    Level::Selective
+                } else {
+                    Level::Proficiency
+                };
                 (e.periods.at(level) > 0).then_some((s.id.as_str(), e.id.as_str(), level))
             })
         })
@@ -338,21 +391,35 @@ pub fn stability(instance: &crate::format::Instance, previous: &Solution, next: 
         .admin_lessons
         .iter()
         .flat_map(|l| {
-            l.slots.iter().map(move |s| (l.admin_class.as_str(), l.subject.as_str(), l.teacher.as_str(), *s))
+            l.slots.iter().map(move |s| {
+                (
+                    l.admin_class.as_str(),
+                    l.subject.as_str(),
+                    l.teacher.as_str(),
+                    *s,
+                )
+            })
         })
         .collect();
     let (mut admin_kept, mut admin_total) = (0usize, 0usize);
     for lesson in &previous.admin_lessons {
         for slot in &lesson.slots {
             admin_total += 1;
-            if next_admin.contains(&(lesson.admin_class.as_str(), lesson.subject.as_str(), lesson.teacher.as_str(), *slot))
-            {
+            if next_admin.contains(&(
+                lesson.admin_class.as_str(),
+                lesson.subject.as_str(),
+                lesson.teacher.as_str(),
+                *slot,
+            )) {
                 admin_kept += 1;
             }
         }
     }
     let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
-    Stability { enrolments_kept: ratio(kept, total), admin_lessons_kept: ratio(admin_kept, admin_total) }
+    Stability {
+        enrolments_kept: ratio(kept, total),
+        admin_lessons_kept: ratio(admin_kept, admin_total),
+    }
 }
 
 struct Block {
@@ -360,7 +427,11 @@ struct Block {
     slots: Vec<usize>,
 }
 
-fn solve_blocks(model: &Model<'_>, options: &SolveOptions<'_>, hint: Option<&Hint>) -> Result<Plan, String> {
+fn solve_blocks(
+    model: &Model<'_>,
+    options: &SolveOptions<'_>,
+    hint: Option<&Hint>,
+) -> Result<Plan, String> {
     let available = model.available_slots();
     let compulsory = model.compulsory_total();
     // Blocks per length: the most items of that length any student takes.
@@ -385,15 +456,20 @@ fn solve_blocks(model: &Model<'_>, options: &SolveOptions<'_>, hint: Option<&Hin
     let mut extra: BTreeMap<usize, usize> = BTreeMap::new();
     let mut last_error = String::new();
     for _round in 0..4 {
-        let counts: BTreeMap<usize, usize> =
-            lengths.iter().map(|(&l, &n)| (l, n + extra.get(&l).copied().unwrap_or(0))).collect();
+        let counts: BTreeMap<usize, usize> = lengths
+            .iter()
+            .map(|(&l, &n)| (l, n + extra.get(&l).copied().unwrap_or(0)))
+            .collect();
         match solve_blocks_with(model, options, hint, &counts) {
             Ok(plan) => return Ok(plan),
             Err((reason, failed_length)) => {
                 last_error = reason;
                 let used: usize = counts.iter().map(|(l, n)| l * n).sum();
                 match failed_length {
-                    Some(length) if used + length + compulsory <= available.len() && !options.budget.expired() => {
+                    Some(length)
+                        if used + length + compulsory <= available.len()
+                            && !options.budget.expired() =>
+                    {
                         *extra.entry(length).or_default() += 1;
                     }
                     _ => break,
@@ -405,7 +481,11 @@ fn solve_blocks(model: &Model<'_>, options: &SolveOptions<'_>, hint: Option<&Hin
 }
 
 /// Lays out blocks over the week, hinted slot sets first, else spread over distinct days.
-fn place_blocks(model: &Model<'_>, counts: &BTreeMap<usize, usize>, hint: Option<&Hint>) -> Vec<Block> {
+fn place_blocks(
+    model: &Model<'_>,
+    counts: &BTreeMap<usize, usize>,
+    hint: Option<&Hint>,
+) -> Vec<Block> {
     let mut free: Vec<bool> = model.available.clone();
     let mut blocks: Vec<Block> = Vec::new();
     let mut wanted: Vec<usize> = Vec::new();
@@ -423,7 +503,9 @@ fn place_blocks(model: &Model<'_>, counts: &BTreeMap<usize, usize>, hint: Option
             if set.is_empty() || !set.iter().all(|&s| free[s]) {
                 continue;
             }
-            if let Some(position) = (0..wanted.len()).find(|&b| placed[b].is_none() && wanted[b] == set.len()) {
+            if let Some(position) =
+                (0..wanted.len()).find(|&b| placed[b].is_none() && wanted[b] == set.len())
+            {
                 for &s in set {
                     free[s] = false;
                 }
@@ -441,11 +523,15 @@ fn place_blocks(model: &Model<'_>, counts: &BTreeMap<usize, usize>, hint: Option
                     let day = (0..model.days)
                         .filter(|&d| (0..model.per_day).any(|p| free[d * model.per_day + p]))
                         .min_by_key(|&d| {
-                            let left = (0..model.per_day).filter(|&p| free[d * model.per_day + p]).count();
+                            let left = (0..model.per_day)
+                                .filter(|&p| free[d * model.per_day + p])
+                                .count();
                             (used_days[d], std::cmp::Reverse(left), (d + b) % model.days)
                         });
                     let Some(day) = day else { break };
-                    let slot = (0..model.per_day).map(|p| day * model.per_day + p).find(|&s| free[s]);
+                    let slot = (0..model.per_day)
+                        .map(|p| day * model.per_day + p)
+                        .find(|&s| free[s]);
                     if let Some(s) = slot {
                         free[s] = false;
                         used_days[day] += 1;
@@ -483,7 +569,9 @@ fn solve_blocks_with(
                     model
                         .teachers
                         .iter()
-                        .filter(|t| t.electives[e] && block.slots.iter().all(|&s| !t.unavailable[s]))
+                        .filter(|t| {
+                            t.electives[e] && block.slots.iter().all(|&s| !t.unavailable[s])
+                        })
                         .count()
                 })
                 .collect()
@@ -493,24 +581,35 @@ fn solve_blocks_with(
     let mut sections: Vec<Vec<usize>> = vec![vec![0; blocks.len()]; model.items.len()];
     // Route each length group separately.
     for (&length, _) in counts.iter() {
-        let block_ids: Vec<usize> = (0..blocks.len()).filter(|&b| blocks[b].length == length).collect();
-        let items: Vec<usize> =
-            (0..model.items.len()).filter(|&i| model.items[i].periods == length && !model.items[i].students.is_empty()).collect();
+        let block_ids: Vec<usize> = (0..blocks.len())
+            .filter(|&b| blocks[b].length == length)
+            .collect();
+        let items: Vec<usize> = (0..model.items.len())
+            .filter(|&i| model.items[i].periods == length && !model.items[i].students.is_empty())
+            .collect();
         if items.is_empty() {
             continue;
         }
         let local: HashMap<usize, usize> = items.iter().enumerate().map(|(l, &i)| (i, l)).collect();
         let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
         for (s, student) in model.students.iter().enumerate() {
-            let key: Vec<usize> = student.items.iter().filter_map(|i| local.get(i).copied()).collect();
+            let key: Vec<usize> = student
+                .items
+                .iter()
+                .filter_map(|i| local.get(i).copied())
+                .collect();
             if !key.is_empty() {
                 groups.entry(key).or_default().push(s);
             }
         }
-        let block_position = |slots: &Vec<usize>| block_ids.iter().position(|&b| &blocks[b].slots == slots);
+        let block_position =
+            |slots: &Vec<usize>| block_ids.iter().position(|&b| &blocks[b].slots == slots);
         let expected_size = items
             .iter()
-            .map(|&i| model.items[i].students.len() / model.items[i].students.len().div_ceil(model.items[i].cap))
+            .map(|&i| {
+                model.items[i].students.len()
+                    / model.items[i].students.len().div_ceil(model.items[i].cap)
+            })
             .min()
             .unwrap_or(1);
         let room_limit = model.rooms.iter().filter(|&&c| c >= expected_size).count();
@@ -518,15 +617,21 @@ fn solve_blocks_with(
         let input = routing::RoutingInput {
             blocks: block_ids.len(),
             caps: items.iter().map(|&i| model.items[i].cap).collect(),
-            demand: items.iter().map(|&i| model.items[i].students.len()).collect(),
-            sections: items.iter().map(|&i| model.items[i].students.len().div_ceil(model.items[i].cap)).collect(),
+            demand: items
+                .iter()
+                .map(|&i| model.items[i].students.len())
+                .collect(),
+            sections: items
+                .iter()
+                .map(|&i| model.items[i].students.len().div_ceil(model.items[i].cap))
+                .collect(),
             hint_sections: hint.map(|h| {
                 let mut rows = vec![vec![0; block_ids.len()]; items.len()];
                 for class in &h.classes {
-                    if let (Some(item), Some(b)) = (class.item, block_position(&class.slots)) {
-                        if let Some(&l) = local.get(&item) {
-                            rows[l][b] += 1;
-                        }
+                    if let (Some(item), Some(b)) = (class.item, block_position(&class.slots))
+                        && let Some(&l) = local.get(&item)
+                    {
+                        rows[l][b] += 1;
                     }
                 }
                 rows
@@ -555,15 +660,26 @@ fn solve_blocks_with(
                             }
                         }
                     }
-                    routing::Group { items: key.clone(), count: members.len(), hint: hinted.into_iter().collect() }
+                    routing::Group {
+                        items: key.clone(),
+                        count: members.len(),
+                        hint: hinted.into_iter().collect(),
+                    }
                 })
                 .collect(),
         };
         let routed = (0..4u64).find_map(|attempt| {
-            routing::route(&input, options.seed ^ (length as u64) ^ attempt.wrapping_mul(0x9e37_79b9), options.budget)
+            routing::route(
+                &input,
+                options.seed ^ (length as u64) ^ attempt.wrapping_mul(0x9e37_79b9),
+                options.budget,
+            )
         });
         let Some(routed) = routed else {
-            return Err((format!("students of {length}-period electives could not be sectioned into blocks"), Some(length)));
+            return Err((
+                format!("students of {length}-period electives could not be sectioned into blocks"),
+                Some(length),
+            ));
         };
         for (l, &i) in items.iter().enumerate() {
             for (position, &b) in block_ids.iter().enumerate() {
@@ -577,7 +693,11 @@ fn solve_blocks_with(
             for &s in members {
                 let previous: Option<Vec<usize>> = hint.and_then(|h| {
                     key.iter()
-                        .map(|&l| h.class_of.get(&(s, items[l])).and_then(|&c| block_position(&h.classes[c].slots)))
+                        .map(|&l| {
+                            h.class_of
+                                .get(&(s, items[l]))
+                                .and_then(|&c| block_position(&h.classes[c].slots))
+                        })
                         .collect()
                 });
                 match previous.and_then(|p| patterns.iter().position(|(q, _)| *q == p)) {
@@ -596,7 +716,9 @@ fn solve_blocks_with(
                 while index < left.len() && left[index] == 0 {
                     index += 1;
                 }
-                let Some(pattern) = patterns.get(index) else { break };
+                let Some(pattern) = patterns.get(index) else {
+                    break;
+                };
                 left[index] -= 1;
                 for (position, &l) in key.iter().enumerate() {
                     block_of[s].insert(items[l], block_ids[pattern.0[position]]);
@@ -617,18 +739,26 @@ fn solve_blocks_with(
             if m == 0 {
                 continue;
             }
-            let members: Vec<usize> =
-                item.students.iter().copied().filter(|s| block_of[*s].get(&i) == Some(&b)).collect();
+            let members: Vec<usize> = item
+                .students
+                .iter()
+                .copied()
+                .filter(|s| block_of[*s].get(&i) == Some(&b))
+                .collect();
             if members.is_empty() {
                 continue;
             }
             let m = m.min(members.len());
-            let sizes: Vec<usize> = (0..m).map(|j| members.len() / m + usize::from(j < members.len() % m)).collect();
+            let sizes: Vec<usize> = (0..m)
+                .map(|j| members.len() / m + usize::from(j < members.len() % m))
+                .collect();
             // Previous classes of this item in this block, in id order, become sections 0.. in turn.
             let previous: Vec<usize> = hint
                 .map(|h| {
                     let mut list: Vec<usize> = (0..h.classes.len())
-                        .filter(|&c| h.classes[c].item == Some(i) && h.classes[c].slots == block.slots)
+                        .filter(|&c| {
+                            h.classes[c].item == Some(i) && h.classes[c].slots == block.slots
+                        })
                         .collect();
                     list.sort_by(|&a, &b| h.classes[a].id.cmp(&h.classes[b].id));
                     list
@@ -662,22 +792,32 @@ fn solve_blocks_with(
                 let id = previous_class
                     .and_then(|c| hint.map(|h| h.classes[c].id.clone()))
                     .filter(|id| !used_ids.contains(id))
-                    .unwrap_or_else(|| loop {
-                        numbering += 1;
-                        let candidate = format!(
-                            "{}-{}-{:02}",
-                            model.instance.electives[item.elective].id,
-                            item.level.letter(),
-                            numbering
-                        );
-                        if !used_ids.contains(&candidate)
-                            && !hint.is_some_and(|h| h.classes.iter().any(|c| c.id == candidate))
-                        {
-                            break candidate;
+                    .unwrap_or_else(|| {
+                        loop {
+                            numbering += 1;
+                            let candidate = format!(
+                                "{}-{}-{:02}",
+                                model.instance.electives[item.elective].id,
+                                item.level.letter(),
+                                numbering
+                            );
+                            if !used_ids.contains(&candidate)
+                                && !hint
+                                    .is_some_and(|h| h.classes.iter().any(|c| c.id == candidate))
+                            {
+                                break candidate;
+                            }
                         }
                     });
                 used_ids.insert(id.clone());
-                classes.push(PlannedClass { id, item: i, students, teacher: 0, room: 0, slots: block.slots.clone() });
+                classes.push(PlannedClass {
+                    id,
+                    item: i,
+                    students,
+                    teacher: 0,
+                    room: 0,
+                    slots: block.slots.clone(),
+                });
                 class_block.push(b);
                 hint_class_of_new.push(previous_class);
             }
@@ -687,15 +827,19 @@ fn solve_blocks_with(
     // Teachers: per block a matching of classes to free qualified teachers, busiest blocks first.
     let mut load = vec![0usize; model.teachers.len()];
     let mut block_order: Vec<usize> = (0..blocks.len()).collect();
-    block_order.sort_by_key(|&b| std::cmp::Reverse(class_block.iter().filter(|&&x| x == b).count()));
+    block_order
+        .sort_by_key(|&b| std::cmp::Reverse(class_block.iter().filter(|&&x| x == b).count()));
     for &b in &block_order {
-        let members: Vec<usize> = (0..classes.len()).filter(|&c| class_block[c] == b).collect();
+        let members: Vec<usize> = (0..classes.len())
+            .filter(|&c| class_block[c] == b)
+            .collect();
         let length = blocks[b].length;
         let candidates: Vec<Vec<usize>> = members
             .iter()
             .map(|&c| {
                 let elective = model.items[classes[c].item].elective;
-                let preferred = hint_class_of_new[c].and_then(|h| hint.and_then(|hh| hh.classes[h].teacher));
+                let preferred =
+                    hint_class_of_new[c].and_then(|h| hint.and_then(|hh| hh.classes[h].teacher));
                 let mut list: Vec<usize> = (0..model.teachers.len())
                     .filter(|&t| {
                         let teacher = &model.teachers[t];
@@ -704,7 +848,13 @@ fn solve_blocks_with(
                             && blocks[b].slots.iter().all(|&s| !teacher.unavailable[s])
                     })
                     .collect();
-                list.sort_by_key(|&t| (Some(t) != preferred, std::cmp::Reverse(model.teachers[t].max - load[t]), t));
+                list.sort_by_key(|&t| {
+                    (
+                        Some(t) != preferred,
+                        std::cmp::Reverse(model.teachers[t].max - load[t]),
+                        t,
+                    )
+                });
                 list
             })
             .collect();
@@ -734,7 +884,9 @@ fn solve_blocks_with(
         .enumerate()
         .map(|(c, class)| {
             let mut list = Vec::new();
-            if let Some(room) = hint_class_of_new[c].and_then(|h| hint.and_then(|hh| hh.classes[h].room)) {
+            if let Some(room) =
+                hint_class_of_new[c].and_then(|h| hint.and_then(|hh| hh.classes[h].room))
+            {
                 list.push(room);
             }
             if let Some(admin) = majority_admin(model, &class.students) {
@@ -745,17 +897,31 @@ fn solve_blocks_with(
         .collect();
     let sizes: Vec<usize> = classes.iter().map(|c| c.students.len()).collect();
     let slots: Vec<&Vec<usize>> = classes.iter().map(|c| &c.slots).collect();
-    let rooms = assign_rooms(model, &sizes, &slots, &preferences, &room_busy)
-        .ok_or_else(|| ("not enough rooms of sufficient capacity in some block".to_string(), None))?;
+    let rooms = assign_rooms(model, &sizes, &slots, &preferences, &room_busy).ok_or_else(|| {
+        (
+            "not enough rooms of sufficient capacity in some block".to_string(),
+            None,
+        )
+    })?;
     for (class, room) in classes.iter_mut().zip(rooms) {
         class.room = room;
     }
 
     // Compulsory lessons in the remaining slots.
-    let block_slot: BTreeSet<usize> = blocks.iter().flat_map(|b| b.slots.iter().copied()).collect();
-    let free: Vec<usize> = (0..model.slot_count).filter(|&s| model.available[s] && !block_slot.contains(&s)).collect();
-    let admin = plan_compulsory(model, &free, &load, hint, options).map_err(|reason| (reason, None))?;
-    Ok(Plan { classes, admin, blocks: blocks.len() })
+    let block_slot: BTreeSet<usize> = blocks
+        .iter()
+        .flat_map(|b| b.slots.iter().copied())
+        .collect();
+    let free: Vec<usize> = (0..model.slot_count)
+        .filter(|&s| model.available[s] && !block_slot.contains(&s))
+        .collect();
+    let admin =
+        plan_compulsory(model, &free, &load, hint, options).map_err(|reason| (reason, None))?;
+    Ok(Plan {
+        classes,
+        admin,
+        blocks: blocks.len(),
+    })
 }
 
 fn majority_admin(model: &Model<'_>, students: &[usize]) -> Option<usize> {
@@ -763,7 +929,10 @@ fn majority_admin(model: &Model<'_>, students: &[usize]) -> Option<usize> {
     for &s in students {
         *count.entry(model.students[s].admin).or_default() += 1;
     }
-    count.into_iter().max_by_key(|&(a, n)| (n, std::cmp::Reverse(a))).map(|(a, _)| a)
+    count
+        .into_iter()
+        .max_by_key(|&(a, n)| (n, std::cmp::Reverse(a)))
+        .map(|(a, _)| a)
 }
 
 /// Kuhn's augmenting paths: left vertex i gets one of `candidates[i]` (in preference order), each right once.
@@ -818,8 +987,14 @@ fn assign_rooms(
             let fits = |r: usize, busy: &Vec<Vec<bool>>| {
                 model.rooms[r] >= sizes[c] && slots[c].iter().all(|&s| !busy[r][s])
             };
-            let preferred = if use_preferences { preferences[c].iter().copied().find(|&r| fits(r, &busy)) } else { None };
-            let Some(room) = preferred.or_else(|| rooms_by_size.iter().copied().find(|&r| fits(r, &busy))) else {
+            let preferred = if use_preferences {
+                preferences[c].iter().copied().find(|&r| fits(r, &busy))
+            } else {
+                None
+            };
+            let Some(room) =
+                preferred.or_else(|| rooms_by_size.iter().copied().find(|&r| fits(r, &busy)))
+            else {
                 ok = false;
                 break;
             };
@@ -844,30 +1019,47 @@ fn plan_compulsory(
     options: &SolveOptions<'_>,
 ) -> Result<Vec<PlannedAdmin>, String> {
     let mut load = elective_load.to_vec();
-    let free_count: Vec<usize> =
-        model.teachers.iter().map(|t| free.iter().filter(|&&s| !t.unavailable[s]).count()).collect();
+    let free_count: Vec<usize> = model
+        .teachers
+        .iter()
+        .map(|t| free.iter().filter(|&&s| !t.unavailable[s]).count())
+        .collect();
     let mut compulsory_load = vec![0usize; model.teachers.len()];
     let mut units: Vec<(usize, usize, usize)> = Vec::new();
     // Scarcest subjects first.
-    let mut subjects: Vec<usize> = (0..model.compulsory_periods.len()).filter(|&c| model.compulsory_periods[c] > 0).collect();
+    let mut subjects: Vec<usize> = (0..model.compulsory_periods.len())
+        .filter(|&c| model.compulsory_periods[c] > 0)
+        .collect();
     subjects.sort_by_key(|&c| {
-        let capacity: usize = model.teachers.iter().filter(|t| t.compulsory[c]).map(|t| t.max).sum();
-        (capacity * 1000 / (model.compulsory_periods[c] * model.admins.len()).max(1), c)
+        let capacity: usize = model
+            .teachers
+            .iter()
+            .filter(|t| t.compulsory[c])
+            .map(|t| t.max)
+            .sum();
+        (
+            capacity * 1000 / (model.compulsory_periods[c] * model.admins.len()).max(1),
+            c,
+        )
     });
     for &c in &subjects {
         let periods = model.compulsory_periods[c];
         for a in 0..model.admins.len() {
-            let preferred = hint.and_then(|h| h.admin.get(&(a, c))).and_then(|(t, _)| *t);
+            let preferred = hint
+                .and_then(|h| h.admin.get(&(a, c)))
+                .and_then(|(t, _)| *t);
             let fits = |t: usize, load: &[usize], compulsory_load: &[usize]| {
                 model.teachers[t].compulsory[c]
                     && load[t] + periods <= model.teachers[t].max
                     && compulsory_load[t] + periods <= free_count[t]
             };
-            let teacher = preferred.filter(|&t| fits(t, &load, &compulsory_load)).or_else(|| {
-                (0..model.teachers.len())
-                    .filter(|&t| fits(t, &load, &compulsory_load))
-                    .max_by_key(|&t| (model.teachers[t].max - load[t], std::cmp::Reverse(t)))
-            });
+            let teacher = preferred
+                .filter(|&t| fits(t, &load, &compulsory_load))
+                .or_else(|| {
+                    (0..model.teachers.len())
+                        .filter(|&t| fits(t, &load, &compulsory_load))
+                        .max_by_key(|&t| (model.teachers[t].max - load[t], std::cmp::Reverse(t)))
+                });
             let Some(t) = teacher else {
                 return Err(format!(
                     "no teacher of {} left for administrative class {}",
@@ -887,7 +1079,11 @@ fn plan_compulsory(
         admins: model.admins.len(),
         teachers: model.teachers.len(),
         admin_fixed: vec![vec![false; free.len()]; model.admins.len()],
-        teacher_fixed: model.teachers.iter().map(|t| free.iter().map(|&s| t.unavailable[s]).collect()).collect(),
+        teacher_fixed: model
+            .teachers
+            .iter()
+            .map(|t| free.iter().map(|&s| t.unavailable[s]).collect())
+            .collect(),
         units: units
             .iter()
             .map(|&(a, c, t)| colour::Unit {
@@ -896,7 +1092,12 @@ fn plan_compulsory(
                 periods: model.compulsory_periods[c],
                 hint: hint
                     .and_then(|h| h.admin.get(&(a, c)))
-                    .map(|(_, slots)| slots.iter().filter_map(|s| position.get(s).copied()).collect())
+                    .map(|(_, slots)| {
+                        slots
+                            .iter()
+                            .filter_map(|s| position.get(s).copied())
+                            .collect()
+                    })
                     .unwrap_or_default(),
             })
             .collect(),
@@ -931,7 +1132,9 @@ fn plan_compulsory(
                 fixed_room: None,
                 slots: slots.clone(),
                 pinned: false,
-                allowed: (0..model.slot_count).map(|s| allowed_base[s] && !model.teachers[t].unavailable[s]).collect(),
+                allowed: (0..model.slot_count)
+                    .map(|s| allowed_base[s] && !model.teachers[t].unavailable[s])
+                    .collect(),
             })
             .collect();
         let day_of: Vec<usize> = (0..model.slot_count).map(|s| model.day(s)).collect();
@@ -948,7 +1151,10 @@ fn plan_compulsory(
         if left > 0 {
             return Err(format!("{left} compulsory lessons clash after repair"));
         }
-        lessons = placed.into_iter().map(|l| l.into_iter().map(Some).collect()).collect();
+        lessons = placed
+            .into_iter()
+            .map(|l| l.into_iter().map(Some).collect())
+            .collect();
     }
     Ok(units
         .iter()
@@ -981,13 +1187,19 @@ fn solve_search(model: &Model<'_>, options: &SolveOptions<'_>) -> Result<Plan, S
             start += size;
             let teacher = (0..model.teachers.len())
                 .filter(|&t| {
-                    model.teachers[t].electives[item.elective] && load[t] + item.periods <= model.teachers[t].max
+                    model.teachers[t].electives[item.elective]
+                        && load[t] + item.periods <= model.teachers[t].max
                 })
                 .max_by_key(|&t| (model.teachers[t].max - load[t], std::cmp::Reverse(t)))
                 .ok_or_else(|| format!("no teacher left for {}", model.item_name(i)))?;
             load[teacher] += item.periods;
             classes.push(PlannedClass {
-                id: format!("{}-{}-{:02}", model.instance.electives[item.elective].id, item.level.letter(), j + 1),
+                id: format!(
+                    "{}-{}-{:02}",
+                    model.instance.electives[item.elective].id,
+                    item.level.letter(),
+                    j + 1
+                ),
                 item: i,
                 students,
                 teacher,
@@ -1004,9 +1216,13 @@ fn solve_search(model: &Model<'_>, options: &SolveOptions<'_>) -> Result<Plan, S
         }
         for a in 0..model.admins.len() {
             let teacher = (0..model.teachers.len())
-                .filter(|&t| model.teachers[t].compulsory[c] && load[t] + periods <= model.teachers[t].max)
+                .filter(|&t| {
+                    model.teachers[t].compulsory[c] && load[t] + periods <= model.teachers[t].max
+                })
                 .max_by_key(|&t| (model.teachers[t].max - load[t], std::cmp::Reverse(t)))
-                .ok_or_else(|| format!("no teacher left for {}", model.instance.compulsory[c].id))?;
+                .ok_or_else(|| {
+                    format!("no teacher left for {}", model.instance.compulsory[c].id)
+                })?;
             load[teacher] += periods;
             units.push((a, c, teacher));
         }
@@ -1021,7 +1237,9 @@ fn solve_search(model: &Model<'_>, options: &SolveOptions<'_>) -> Result<Plan, S
             fixed_room: None,
             slots: vec![None; model.items[class.item].periods],
             pinned: false,
-            allowed: (0..model.slot_count).map(|s| model.available[s] && !model.teachers[t].unavailable[s]).collect(),
+            allowed: (0..model.slot_count)
+                .map(|s| model.available[s] && !model.teachers[t].unavailable[s])
+                .collect(),
         });
     }
     for &(a, c, t) in &units {
@@ -1032,7 +1250,9 @@ fn solve_search(model: &Model<'_>, options: &SolveOptions<'_>) -> Result<Plan, S
             fixed_room: Some(model.admins[a].room),
             slots: vec![None; model.compulsory_periods[c]],
             pinned: false,
-            allowed: (0..model.slot_count).map(|s| model.available[s] && !model.teachers[t].unavailable[s]).collect(),
+            allowed: (0..model.slot_count)
+                .map(|s| model.available[s] && !model.teachers[t].unavailable[s])
+                .collect(),
         });
     }
     let day_of: Vec<usize> = (0..model.slot_count).map(|s| model.day(s)).collect();
@@ -1060,18 +1280,34 @@ fn solve_search(model: &Model<'_>, options: &SolveOptions<'_>) -> Result<Plan, S
             for &s in slots {
                 busy[model.admins[a].room][s] = true;
             }
-            PlannedAdmin { admin: a, subject: c, teacher: t, room: model.admins[a].room, slots: slots.clone() }
+            PlannedAdmin {
+                admin: a,
+                subject: c,
+                teacher: t,
+                room: model.admins[a].room,
+                slots: slots.clone(),
+            }
         })
         .collect();
     let sizes: Vec<usize> = classes.iter().map(|c| c.students.len()).collect();
     let slots: Vec<&Vec<usize>> = classes.iter().map(|c| &c.slots).collect();
     let preferences: Vec<Vec<usize>> = classes
         .iter()
-        .map(|c| majority_admin(model, &c.students).map(|a| model.admins[a].room).into_iter().collect())
+        .map(|c| {
+            majority_admin(model, &c.students)
+                .map(|a| model.admins[a].room)
+                .into_iter()
+                .collect()
+        })
         .collect();
-    let rooms = assign_rooms(model, &sizes, &slots, &preferences, &busy).ok_or("rooms could not be assigned")?;
+    let rooms = assign_rooms(model, &sizes, &slots, &preferences, &busy)
+        .ok_or("rooms could not be assigned")?;
     for (class, room) in classes.iter_mut().zip(rooms) {
         class.room = room;
     }
-    Ok(Plan { classes, admin, blocks: 0 })
+    Ok(Plan {
+        classes,
+        admin,
+        blocks: 0,
+    })
 }

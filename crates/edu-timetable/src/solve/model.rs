@@ -67,20 +67,39 @@ impl<'a> Model<'a> {
                 available[index] = false;
             }
         }
-        let compulsory_index: HashMap<&str, usize> =
-            instance.compulsory.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-        let elective_index: HashMap<&str, usize> =
-            instance.electives.iter().enumerate().map(|(i, e)| (e.id.as_str(), i)).collect();
-        let room_index: HashMap<&str, usize> =
-            instance.rooms.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
-        let admin_index: HashMap<&str, usize> =
-            instance.admin_classes.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+        let compulsory_index: HashMap<&str, usize> = instance
+            .compulsory
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i))
+            .collect();
+        let elective_index: HashMap<&str, usize> = instance
+            .electives
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.as_str(), i))
+            .collect();
+        let room_index: HashMap<&str, usize> = instance
+            .rooms
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
+        let admin_index: HashMap<&str, usize> = instance
+            .admin_classes
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.as_str(), i))
+            .collect();
         let rooms: Vec<usize> = instance.rooms.iter().map(|r| r.capacity as usize).collect();
         let largest_room = rooms.iter().copied().max().unwrap_or(0);
         let mut admins: Vec<AdminM> = instance
             .admin_classes
             .iter()
-            .map(|a| AdminM { room: room_index.get(a.room.as_str()).copied().unwrap_or(0), students: Vec::new() })
+            .map(|a| AdminM {
+                room: room_index.get(a.room.as_str()).copied().unwrap_or(0),
+                students: Vec::new(),
+            })
             .collect();
         // Items: (elective, level) with periods > 0, in instance order.
         let mut item_of: HashMap<(usize, Level), usize> = HashMap::new();
@@ -103,13 +122,16 @@ impl<'a> Model<'a> {
         }
         let mut students = Vec::with_capacity(instance.students.len());
         for (number, student) in instance.students.iter().enumerate() {
-            let admin = admin_index.get(student.admin_class.as_str()).copied().unwrap_or(0);
+            let admin = admin_index
+                .get(student.admin_class.as_str())
+                .copied()
+                .unwrap_or(0);
             if let Some(class) = admins.get_mut(admin) {
                 class.students.push(number);
             }
             let mut taken = Vec::new();
             for (elective_number, elective) in instance.electives.iter().enumerate() {
-                let level = if student.selective.iter().any(|s| *s == elective.id) {
+                let level = if student.selective.contains(&elective.id) {
                     Level::Selective
                 } else {
                     Level::Proficiency
@@ -119,7 +141,10 @@ impl<'a> Model<'a> {
                     items[item].students.push(number);
                 }
             }
-            students.push(StudentM { admin, items: taken });
+            students.push(StudentM {
+                admin,
+                items: taken,
+            });
         }
         let teachers = instance
             .teachers
@@ -141,7 +166,12 @@ impl<'a> Model<'a> {
                         unavailable[index] = true;
                     }
                 }
-                TeacherM { compulsory, electives, max: t.max_periods as usize, unavailable }
+                TeacherM {
+                    compulsory,
+                    electives,
+                    max: t.max_periods as usize,
+                    unavailable,
+                }
             })
             .collect();
         Model {
@@ -150,15 +180,29 @@ impl<'a> Model<'a> {
             per_day,
             slot_count,
             available,
-            compulsory_periods: instance.compulsory.iter().map(|c| c.periods as usize).collect(),
+            compulsory_periods: instance
+                .compulsory
+                .iter()
+                .map(|c| c.periods as usize)
+                .collect(),
             items,
             students,
             admins,
             teachers,
             rooms,
             room_index,
-            student_index: instance.students.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect(),
-            teacher_index: instance.teachers.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect(),
+            student_index: instance
+                .students
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.id.as_str(), i))
+                .collect(),
+            teacher_index: instance
+                .teachers
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.id.as_str(), i))
+                .collect(),
             admin_index,
             compulsory_index,
             elective_index,
@@ -174,7 +218,9 @@ impl<'a> Model<'a> {
     }
 
     pub fn available_slots(&self) -> Vec<usize> {
-        (0..self.slot_count).filter(|&s| self.available[s]).collect()
+        (0..self.slot_count)
+            .filter(|&s| self.available[s])
+            .collect()
     }
 
     pub fn compulsory_total(&self) -> usize {

@@ -1,5 +1,10 @@
 //! Student sectioning into parallel blocks: how many classes of each (elective, level) meet in each block, and
 //! how many students of each combination take which block for which item. Simulated annealing on counts.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::too_many_arguments,
+    clippy::type_complexity
+)] // index loops over parallel tables read best here
 
 use crate::rng::SplitMix64;
 use crate::solve::Budget;
@@ -55,7 +60,11 @@ struct State<'a> {
 
 impl State<'_> {
     fn cell(&self, i: usize, b: usize) -> i64 {
-        let (m, load, cap) = (self.m[i][b] as i64, self.load[i][b] as i64, self.input.caps[i] as i64);
+        let (m, load, cap) = (
+            self.m[i][b] as i64,
+            self.load[i][b] as i64,
+            self.input.caps[i] as i64,
+        );
         let mut cost = HARD * ((load - cap * m).max(0) + (m - load).max(0));
         if m > 0 {
             let k = self.k[i].max(1) as i64;
@@ -66,7 +75,11 @@ impl State<'_> {
     }
 
     fn cell_hard(&self, i: usize, b: usize) -> i64 {
-        let (m, load, cap) = (self.m[i][b] as i64, self.load[i][b] as i64, self.input.caps[i] as i64);
+        let (m, load, cap) = (
+            self.m[i][b] as i64,
+            self.load[i][b] as i64,
+            self.input.caps[i] as i64,
+        );
         (load - cap * m).max(0) + (m - load).max(0)
     }
 
@@ -123,7 +136,13 @@ fn permutations(items: usize, blocks: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut current = Vec::with_capacity(items);
     let mut used = vec![false; blocks];
-    fn walk(items: usize, blocks: usize, current: &mut Vec<usize>, used: &mut [bool], out: &mut Vec<Vec<usize>>) {
+    fn walk(
+        items: usize,
+        blocks: usize,
+        current: &mut Vec<usize>,
+        used: &mut [bool],
+        out: &mut Vec<Vec<usize>>,
+    ) {
         if current.len() == items {
             out.push(current.clone());
             return;
@@ -151,8 +170,15 @@ pub(crate) fn route(input: &RoutingInput, seed: u64, budget: &dyn Budget) -> Opt
     let blocks = input.blocks;
     let items = input.caps.len();
     let mut rng = SplitMix64::stream(seed, "routing");
-    let patterns: Vec<Vec<Vec<usize>>> = input.groups.iter().map(|g| permutations(g.items.len(), blocks)).collect();
-    if patterns.iter().any(|p| p.is_empty() || p.len() > MAX_PATTERNS) {
+    let patterns: Vec<Vec<Vec<usize>>> = input
+        .groups
+        .iter()
+        .map(|g| permutations(g.items.len(), blocks))
+        .collect();
+    if patterns
+        .iter()
+        .any(|p| p.is_empty() || p.len() > MAX_PATTERNS)
+    {
         return None;
     }
     let hint: Vec<Vec<usize>> = input
@@ -161,7 +187,13 @@ pub(crate) fn route(input: &RoutingInput, seed: u64, budget: &dyn Budget) -> Opt
         .zip(&patterns)
         .map(|(g, ps)| {
             ps.iter()
-                .map(|p| g.hint.iter().filter(|(hp, _)| hp == p).map(|(_, n)| *n).sum::<usize>())
+                .map(|p| {
+                    g.hint
+                        .iter()
+                        .filter(|(hp, _)| hp == p)
+                        .map(|(_, n)| *n)
+                        .sum::<usize>()
+                })
                 .collect()
         })
         .collect();
@@ -172,11 +204,17 @@ pub(crate) fn route(input: &RoutingInput, seed: u64, budget: &dyn Budget) -> Opt
         Some(hinted) => {
             for i in 0..items {
                 for b in 0..blocks {
-                    m[i][b] = hinted.get(i).and_then(|row| row.get(b)).copied().unwrap_or(0);
+                    m[i][b] = hinted
+                        .get(i)
+                        .and_then(|row| row.get(b))
+                        .copied()
+                        .unwrap_or(0);
                 }
                 let have: usize = m[i].iter().sum();
                 for _ in have..input.sections[i] {
-                    let b = (0..blocks).min_by_key(|&b| (m[i][b], block_sections[b])).unwrap_or(0);
+                    let b = (0..blocks)
+                        .min_by_key(|&b| (m[i][b], block_sections[b]))
+                        .unwrap_or(0);
                     m[i][b] += 1;
                 }
                 for b in 0..blocks {
@@ -189,7 +227,9 @@ pub(crate) fn route(input: &RoutingInput, seed: u64, budget: &dyn Budget) -> Opt
             order.sort_by_key(|&i| std::cmp::Reverse(input.sections[i]));
             for i in order {
                 for _ in 0..input.sections[i] {
-                    let b = (0..blocks).min_by_key(|&b| (m[i][b], block_sections[b], b)).unwrap_or(0);
+                    let b = (0..blocks)
+                        .min_by_key(|&b| (m[i][b], block_sections[b], b))
+                        .unwrap_or(0);
                     m[i][b] += 1;
                     block_sections[b] += 1;
                 }
@@ -238,7 +278,8 @@ pub(crate) fn route(input: &RoutingInput, seed: u64, budget: &dyn Budget) -> Opt
                         .enumerate()
                         .map(|(position, &item)| {
                             let b = state.patterns[g][p][position];
-                            input.caps[item] as i64 * state.m[item][b] as i64 - state.load[item][b] as i64
+                            input.caps[item] as i64 * state.m[item][b] as i64
+                                - state.load[item][b] as i64
                         })
                         .min()
                         .unwrap_or(0)
@@ -300,7 +341,10 @@ pub(crate) fn route(input: &RoutingInput, seed: u64, budget: &dyn Budget) -> Opt
                 .collect()
         })
         .collect();
-    Some(Routing { sections: state.m, patterns })
+    Some(Routing {
+        sections: state.m,
+        patterns,
+    })
 }
 
 fn anneal(state: &mut State<'_>, rng: &mut SplitMix64, iterations: usize, budget: &dyn Budget) {
@@ -315,7 +359,12 @@ fn anneal(state: &mut State<'_>, rng: &mut SplitMix64, iterations: usize, budget
     let end_temperature = 0.2f64;
     let mut touched_cells: Vec<(usize, usize)> = Vec::with_capacity(16);
     for iteration in 0..iterations {
-        if iteration % 1024 == 0 && (budget.expired() || (iteration > iterations / 4 && state.hard_total() == 0 && iteration > iterations / 2)) {
+        if iteration % 1024 == 0
+            && (budget.expired()
+                || (iteration > iterations / 4
+                    && state.hard_total() == 0
+                    && iteration > iterations / 2))
+        {
             return;
         }
         let progress = iteration as f64 / iterations as f64;
@@ -340,11 +389,17 @@ fn anneal(state: &mut State<'_>, rng: &mut SplitMix64, iterations: usize, budget
             }
             touched_cells.sort_unstable();
             touched_cells.dedup();
-            let before: i64 = touched_cells.iter().map(|&(i, b)| state.cell(i, b)).sum::<i64>()
+            let before: i64 = touched_cells
+                .iter()
+                .map(|&(i, b)| state.cell(i, b))
+                .sum::<i64>()
                 + state.hint_cost(g, from)
                 + state.hint_cost(g, to);
             state.move_students(g, from, to, amount);
-            let after: i64 = touched_cells.iter().map(|&(i, b)| state.cell(i, b)).sum::<i64>()
+            let after: i64 = touched_cells
+                .iter()
+                .map(|&(i, b)| state.cell(i, b))
+                .sum::<i64>()
                 + state.hint_cost(g, from)
                 + state.hint_cost(g, to);
             let delta = after - before;
@@ -361,7 +416,11 @@ fn anneal(state: &mut State<'_>, rng: &mut SplitMix64, iterations: usize, budget
             let to = (from + 1 + rng.below(blocks - 1)) % blocks;
             let s = input.subject_of[i];
             let cost = |state: &State<'_>| {
-                state.cell(i, from) + state.cell(i, to) + state.block(from) + state.block(to) + state.teach(s, from)
+                state.cell(i, from)
+                    + state.cell(i, to)
+                    + state.block(from)
+                    + state.block(to)
+                    + state.teach(s, from)
                     + state.teach(s, to)
             };
             let before = cost(state);

@@ -1,5 +1,10 @@
 //! General lesson-level repair search (min-conflicts with tabu): places every lesson not pinned so that no
 //! student, teacher or room is double-booked. Used when the block structure does not fit and to mend leftovers.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::too_many_arguments,
+    clippy::type_complexity
+)] // index loops over parallel tables read best here
 
 use crate::rng::SplitMix64;
 use crate::solve::Budget;
@@ -62,7 +67,11 @@ impl Search<'_> {
 
     fn soft(&self, e: usize, k: usize, s: usize) -> i64 {
         let day = self.day_of[s];
-        self.at[e].iter().enumerate().filter(|&(kk, &t)| kk != k && t != NONE && self.day_of[t] == day).count() as i64
+        self.at[e]
+            .iter()
+            .enumerate()
+            .filter(|&(kk, &t)| kk != k && t != NONE && self.day_of[t] == day)
+            .count() as i64
     }
 
     fn place(&mut self, e: usize, k: usize, s: usize) {
@@ -145,8 +154,10 @@ pub(crate) fn search(
             }
         }
     }
-    let mut by_teacher: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
-    let mut by_room: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    let mut by_teacher: std::collections::BTreeMap<usize, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    let mut by_room: std::collections::BTreeMap<usize, Vec<usize>> =
+        std::collections::BTreeMap::new();
     for (e, event) in events.iter().enumerate() {
         by_teacher.entry(event.teacher).or_default().push(e);
         if let Some(room) = event.fixed_room {
@@ -181,8 +192,14 @@ pub(crate) fn search(
         }
     }
     let mut order: Vec<usize> = (0..n).collect();
-    let degree: Vec<usize> =
-        (0..n).map(|e| (0..n).filter(|&f| state.adjacent(e, f)).map(|f| events[f].lessons).sum()).collect();
+    let degree: Vec<usize> = (0..n)
+        .map(|e| {
+            (0..n)
+                .filter(|&f| state.adjacent(e, f))
+                .map(|f| events[f].lessons)
+                .sum()
+        })
+        .collect();
     order.sort_by_key(|&e| (std::cmp::Reverse(degree[e] + events[e].lessons), e));
     for &e in &order {
         for k in 0..events[e].lessons {
@@ -190,7 +207,13 @@ pub(crate) fn search(
                 continue;
             }
             let best = (0..slot_count)
-                .min_by_key(|&s| (state.hard(e, k, s) * HARD + state.soft(e, k, s), rng.below(4), s))
+                .min_by_key(|&s| {
+                    (
+                        state.hard(e, k, s) * HARD + state.soft(e, k, s),
+                        rng.below(4),
+                        s,
+                    )
+                })
                 .unwrap_or(0);
             state.place(e, k, best);
         }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use edu_timetable::{
-    GenerateOptions, Grouping, Instance, Mix, SolveError, SolveOptions, Solution, check, generate, solve,
-    validate_instance,
+    GenerateOptions, Grouping, Instance, Mix, Solution, SolveError, SolveOptions, check, generate,
+    solve, validate_instance,
 };
 
 #[derive(Debug, Args)]
@@ -112,11 +112,16 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn read_instance(path: &Path) -> anyhow::Result<Instance> {
-    let instance = Instance::from_json(&read(path)?).with_context(|| format!("in {}", path.display()))?;
+    let instance =
+        Instance::from_json(&read(path)?).with_context(|| format!("in {}", path.display()))?;
     let issues = validate_instance(&instance);
     if !issues.is_empty() {
         let list: Vec<String> = issues.iter().map(|i| format!("  {i}")).collect();
-        bail!("{} is not a valid instance:\n{}", path.display(), list.join("\n"));
+        bail!(
+            "{} is not a valid instance:\n{}",
+            path.display(),
+            list.join("\n")
+        );
     }
     Ok(instance)
 }
@@ -131,7 +136,10 @@ fn run_gen(args: GenArgs) -> anyhow::Result<ExitCode> {
         bail!("unknown mix {:?}; known: {}", args.mix, names.join(", "));
     };
     let Some(grouping) = Grouping::parse(&args.grouping) else {
-        bail!("unknown grouping {:?}; known: mixed, track, combination", args.grouping);
+        bail!(
+            "unknown grouping {:?}; known: mixed, track, combination",
+            args.grouping
+        );
     };
     if args.periods != 40 && args.periods != 45 {
         bail!("--periods must be 40 or 45");
@@ -167,7 +175,11 @@ fn run_solve(args: SolveArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.seconds.max(0.0));
     let budget = move || Instant::now() >= deadline;
-    let options = SolveOptions { seed: args.seed, budget: &budget, hint: hint.as_ref() };
+    let options = SolveOptions {
+        seed: args.seed,
+        budget: &budget,
+        hint: hint.as_ref(),
+    };
     match solve(&instance, &options) {
         Ok(outcome) => {
             let seconds = started.elapsed().as_secs_f64();
@@ -211,8 +223,8 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let solution = read_solution(&args.solution)?;
     let mut report = check(&instance, &solution);
     if let Some(path) = args.report {
-        let solve_report: SolveReport =
-            serde_json::from_str(&read(&path)?).with_context(|| format!("in {}", path.display()))?;
+        let solve_report: SolveReport = serde_json::from_str(&read(&path)?)
+            .with_context(|| format!("in {}", path.display()))?;
         report.quality.solve_seconds = Some(solve_report.solve_seconds);
     }
     if args.json {
@@ -220,7 +232,11 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", report.to_text());
     }
-    Ok(if report.valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
@@ -238,7 +254,8 @@ fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     } else {
         bail!("name one of --student, --teacher, --room, --class");
     };
-    let grid = timetable_of(&instance, &solution, &who).context("no such student, teacher, room or class")?;
+    let grid = timetable_of(&instance, &solution, &who)
+        .context("no such student, teacher, room or class")?;
     print!("{}", grid.to_text());
     Ok(ExitCode::SUCCESS)
 }
