@@ -119,7 +119,7 @@ pub struct FieldDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub row_rules: Vec<RuleDef>,
     /// Filled in by the engine from other values (e.g. band totals of a homework return), never submitted:
-    /// a submission that carries it is refused. Integer or decimal, top level only.
+    /// a submission that carries it is refused. Integer, decimal or enum, top level only.
     #[serde(default)]
     pub computed: bool,
     /// Personal or health data: the platform masks it by default and encrypts it at rest.
@@ -299,8 +299,8 @@ fn check_fields(fields: &[FieldDef], prefix: &str, top: bool, problems: &mut Vec
                 }
             }
         }
-        if f.computed && (!numeric || !top) {
-            problem("computed only applies to top-level integer and decimal fields".into());
+        if f.computed && (!(numeric || f.field_type == FieldType::Enum) || !top) {
+            problem("computed only applies to top-level integer, decimal and enum fields".into());
         }
         if f.computed && f.required {
             problem("a computed field cannot be required".into());
