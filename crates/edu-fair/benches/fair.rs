@@ -8,6 +8,7 @@ use std::time::Instant;
 use edu_fair::admit::{AdmissionProblem, Mechanism};
 use edu_fair::balance::{BalanceOptions, BalanceProblem};
 use edu_fair::cohort;
+use edu_fair::seats::{SeatPupil, Zone, plan_seating};
 use edu_fair::seed::Seed;
 
 fn seed_of(n: u64) -> Seed {
@@ -94,6 +95,112 @@ fn admit() {
     }
 }
 
+/// The anchor: the common school rule, a weekly cyclic shift. Pinned pupils (zones) keep their
+/// seat; everybody else moves one row back and one desk right each week, i.e. by C + 2 places
+/// along the row-major list of unpinned seats, wrapping around.
+fn cyclic_shift(pupils: &[SeatPupil], rows: u32, cols: u32, weeks: u32) -> (u32, u32, u32) {
+    let n = pupils.len();
+    let seats: Vec<(u32, u32)> = (0..n as u32)
+        .map(|i| (i / cols + 1, i % cols + 1))
+        .collect();
+    let front_pinned: Vec<usize> = (0..n)
+        .filter(|&p| pupils[p].zone == Some(Zone::Front))
+        .collect();
+    let back_pinned: Vec<usize> = (0..n)
+        .filter(|&p| pupils[p].zone == Some(Zone::Back))
+        .collect();
+    // Pinned seats: the first front seats and the last seats of the room.
+    let mut pinned_seat = vec![usize::MAX; n];
+    for (i, &p) in front_pinned.iter().enumerate() {
+        pinned_seat[p] = i;
+    }
+    for (i, &p) in back_pinned.iter().enumerate() {
+        pinned_seat[p] = n - 1 - i;
+    }
+    let taken: Vec<usize> = pinned_seat
+        .iter()
+        .copied()
+        .filter(|&s| s != usize::MAX)
+        .collect();
+    let free_seats: Vec<usize> = (0..n).filter(|s| !taken.contains(s)).collect();
+    let movers: Vec<usize> = (0..n).filter(|&p| pupils[p].zone.is_none()).collect();
+    let m = free_seats.len();
+    let (mut front, mut central) = (vec![0u32; n], vec![0u32; n]);
+    let mut together = std::collections::BTreeMap::new();
+    for week in 0..weeks as usize {
+        let mut at = vec![usize::MAX; n];
+        for (i, &p) in movers.iter().enumerate() {
+            at[free_seats[(i + week * (cols as usize + 2)) % m]] = p;
+        }
+        for p in 0..n {
+            if pinned_seat[p] != usize::MAX {
+                at[pinned_seat[p]] = p;
+            }
+        }
+        for (s, &p) in at.iter().enumerate() {
+            let (row, col) = seats[s];
+            front[p] += u32::from(row <= 2);
+            central[p] += u32::from(edu_fair::seats::is_central(col, cols));
+            if col % 2 == 1 && s + 1 < n && seats[s + 1].0 == row {
+                let pair = (p.min(at[s + 1]), p.max(at[s + 1]));
+                *together.entry(pair).or_insert(0u32) += 1;
+            }
+        }
+    }
+    let spread = |v: &[u32]| {
+        let sel: Vec<u32> = movers.iter().map(|&p| v[p]).collect();
+        sel.iter().max().unwrap_or(&0) - sel.iter().min().unwrap_or(&0)
+    };
+    let repeated = together.values().map(|c| c.saturating_sub(1)).sum();
+    (spread(&front), spread(&central), repeated)
+}
+
+fn seating(seeds: u64) {
+    let (rows, cols, weeks) = (6u32, 8u32, 20u32);
+    let pupils: Vec<SeatPupil> = (0..48)
+        .map(|i| SeatPupil {
+            id: format!("s{i:02}"),
+            zone: if i < 3 {
+                Some(Zone::Front)
+            } else if i < 5 {
+                Some(Zone::Back)
+            } else {
+                None
+            },
+            apart: (i == 20 || i == 21).then(|| "twins".to_string()),
+        })
+        .collect();
+    let (anchor_front, anchor_central, anchor_repeats) = cyclic_shift(&pupils, rows, cols, weeks);
+    let mut times = Vec::new();
+    let (mut front, mut central, mut repeats, mut violations) = (0, 0, 0, 0);
+    for s in 0..seeds {
+        let mut best = f64::INFINITY;
+        let mut plan = None;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let result = plan_seating(&pupils, rows, cols, weeks, &seed_of(s))
+                .unwrap_or_else(|e| panic!("{e}"));
+            best = best.min(start.elapsed().as_secs_f64() * 1e3);
+            plan = Some(result);
+        }
+        let Some(plan) = plan else { return };
+        let r = &plan.report;
+        front = front.max(r.front_weeks_spread);
+        central = central.max(r.central_weeks_spread);
+        repeats = repeats.max(r.repeated_desk_mate_pairs);
+        violations += r.zone_violations + r.apart_violations;
+        times.push(best);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "SUMMARY seats 48 pupils (3 front, 2 back pinned), 6x8, 20 weeks, {seeds} seeds: median {:.2} ms, max {:.2} ms; \
+         front-row spread max {front} (anchor cyclic shift {anchor_front}), central-column spread max {central} (anchor {anchor_central}), \
+         repeated desk-mate pairs max {repeats} (anchor {anchor_repeats}), violations {violations}",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -113,5 +220,8 @@ fn main() {
     }
     if all || args.iter().any(|a| a == "admit") {
         admit();
+    }
+    if all || args.iter().any(|a| a == "seats") {
+        seating(seeds);
     }
 }
