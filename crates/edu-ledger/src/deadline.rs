@@ -191,7 +191,7 @@ pub fn case_status(def: &LedgerDef, case: &Case, now: Timestamp) -> CaseStatus {
         ),
     };
     for (zh, en) in reasons {
-        explanation.push_str("；");
+        explanation.push('；');
         explanation.push_str(&zh);
         explanation_en.push_str("; ");
         explanation_en.push_str(&en);

@@ -590,7 +590,7 @@ impl LedgerDef {
                     if self.form.field(f).is_none() {
                         problem(gat.clone(), format!("unknown field {f:?}"));
                     }
-                    if guard.equals.is_some() == !guard.any_of.is_empty() {
+                    if guard.equals.is_some() != guard.any_of.is_empty() {
                         problem(gat.clone(), "a field guard needs equals or any_of".into());
                     }
                 }
