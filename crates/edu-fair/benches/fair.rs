@@ -98,7 +98,7 @@ fn admit() {
 /// The anchor: the common school rule, a weekly cyclic shift. Pinned pupils (zones) keep their
 /// seat; everybody else moves one row back and one desk right each week, i.e. by C + 2 places
 /// along the row-major list of unpinned seats, wrapping around.
-fn cyclic_shift(pupils: &[SeatPupil], rows: u32, cols: u32, weeks: u32) -> (u32, u32, u32) {
+fn cyclic_shift(pupils: &[SeatPupil], cols: u32, weeks: u32) -> (u32, u32, u32) {
     let n = pupils.len();
     let seats: Vec<(u32, u32)> = (0..n as u32)
         .map(|i| (i / cols + 1, i % cols + 1))
@@ -170,7 +170,7 @@ fn seating(seeds: u64) {
             apart: (i == 20 || i == 21).then(|| "twins".to_string()),
         })
         .collect();
-    let (anchor_front, anchor_central, anchor_repeats) = cyclic_shift(&pupils, rows, cols, weeks);
+    let (anchor_front, anchor_central, anchor_repeats) = cyclic_shift(&pupils, cols, weeks);
     let mut times = Vec::new();
     let (mut front, mut central, mut repeats, mut violations) = (0, 0, 0, 0);
     for s in 0..seeds {
