@@ -17,8 +17,8 @@
 //!    each is swapped with the best-improving unit of the same size and sex make-up in another
 //!    class (fixed pupils never move, `apart` never broken); passes repeat until none improves.
 //! 5. Range polishing: repeatedly, for the feature with the largest range of class means, every
-//!    swap out of its highest and lowest class is tried, and the one that most reduces the
-//!    weighted sum of all features' ranges is made (at most N/4 swaps).
+//!    swap out of its highest and lowest class that narrows that feature's range is tried, and the
+//!    one that most reduces the weighted sum of all features' ranges is made (at most N/4 swaps).
 //! 6. The restart with the best (sex count ranges, category count ranges, largest class-mean
 //!    or class-SD range in SD units over all scores, objective) is kept.
 
@@ -735,6 +735,9 @@ impl<'a> Search<'a> {
                 break;
             }
             let t0 = worst.1;
+            let feature_order: Vec<usize> = std::iter::once(t0)
+                .chain((0..f).filter(|&t| t != t0))
+                .collect();
             let extreme = [high[t0][0], low[t0][0]];
             let mut best = (current - 1e-12, usize::MAX, usize::MAX);
             // For a unit of class a: per feature the best two classes other than a, high and low.
@@ -769,7 +772,7 @@ impl<'a> Search<'a> {
                         continue;
                     }
                     let mut total = 0.0;
-                    for t in 0..f {
+                    for (position, &t) in feature_order.iter().enumerate() {
                         let d = self.feat[j * f + t] - self.feat[i * f + t];
                         let na = mean[a * f + t] + d / size[a];
                         let nb = mean[b * f + t] - d / size[b];
@@ -791,7 +794,13 @@ impl<'a> Search<'a> {
                         if l != usize::MAX {
                             min = min.min(mean[l * f + t]);
                         }
-                        total += self.weights[t] * (max - min);
+                        let range = self.weights[t] * (max - min);
+                        // Only swaps that narrow the chosen feature's range are considered.
+                        if position == 0 && range >= worst.0 - 1e-12 {
+                            total = f64::INFINITY;
+                            break;
+                        }
+                        total += range;
                         if total >= best.0 {
                             break;
                         }
