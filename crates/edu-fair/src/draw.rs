@@ -409,3 +409,111 @@ pub fn run_draw(
         outputs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admit_inputs(applicants: &str, schools: &str) -> Vec<InputFile> {
+        vec![
+            InputFile {
+                role: "schools".into(),
+                bytes: schools.as_bytes().to_vec(),
+            },
+            InputFile {
+                role: "applicants".into(),
+                bytes: applicants.as_bytes().to_vec(),
+            },
+        ]
+    }
+
+    #[test]
+    fn the_canonical_form_is_the_documented_one() {
+        let command = DrawCommand::Admit {
+            mechanism: Mechanism::Boston,
+        };
+        let inputs = admit_inputs(
+            "\u{feff}priorities,id,choices\r\n,b , Y;X\r\n\"X:1\",a,\"X\"\r\n",
+            "capacity,code\n2,Y\n1,X\n",
+        );
+        let tables = parse_inputs(&command, &inputs).unwrap();
+        let expected = "eduplan-fair-input/1\n== applicants ==\nid,choices,priorities\na,X,X:1\nb,Y;X,\n\
+                        == schools ==\ncode,capacity\nX,1\nY,2\n";
+        assert_eq!(canonical_inputs(&command, &tables), expected);
+        assert_eq!(
+            input_digest(&command, &inputs).unwrap(),
+            sha256(expected.as_bytes())
+        );
+    }
+
+    #[test]
+    fn missing_extra_and_bad_files_are_all_reported_before_drawing() {
+        let command = DrawCommand::Admit {
+            mechanism: Mechanism::DeferredAcceptance,
+        };
+        let mut inputs = admit_inputs("id,choices\na,Q\n", "code,capacity\nX,one\n");
+        let error = run_draw(&command, &inputs, &Seed::from_bytes([0; 32])).unwrap_err();
+        let DrawError::Input(errors) = error else {
+            panic!("expected input errors, got {error}")
+        };
+        let text = errors.to_string();
+        assert!(text.contains("schools: line 2, column capacity"), "{text}");
+        assert!(
+            text.contains("applicants: line 2, column choices: unknown school code \"Q\""),
+            "{text}"
+        );
+        inputs.push(InputFile {
+            role: "pupils".into(),
+            bytes: Vec::new(),
+        });
+        let error = run_draw(&command, &inputs, &Seed::from_bytes([0; 32])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("pupils: line 0: admit takes no pupils file"),
+            "{error}"
+        );
+        let only_one = vec![InputFile {
+            role: "schools".into(),
+            bytes: b"code,capacity\nX,1\n".to_vec(),
+        }];
+        let error = run_draw(&command, &only_one, &Seed::from_bytes([0; 32])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("applicants: line 0: input file missing"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn options_survive_the_bundle_record() {
+        let commands = [
+            DrawCommand::Admit {
+                mechanism: Mechanism::Boston,
+            },
+            DrawCommand::Balance {
+                classes: 4,
+                allow_scores: true,
+                restarts: 3,
+            },
+            DrawCommand::Teachers { classes: 2 },
+            DrawCommand::Seats {
+                rows: 6,
+                cols: 8,
+                weeks: 20,
+            },
+            DrawCommand::Duty { days: 30 },
+            DrawCommand::Election { seats: 3 },
+        ];
+        for command in commands {
+            assert_eq!(
+                DrawCommand::from_record(command.name(), &command.options()),
+                Ok(command.clone())
+            );
+        }
+        let mut options = DrawCommand::Duty { days: 3 }.options();
+        options.insert("extra".into(), Value::Bool(true));
+        assert!(DrawCommand::from_record("duty", &options).is_err());
+    }
+}

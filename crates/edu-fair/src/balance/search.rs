@@ -18,7 +18,8 @@
 //!    class (fixed pupils never move, `apart` never broken); passes repeat until none improves.
 //! 5. Range polishing: repeatedly, for the feature with the largest range of class means, every
 //!    swap out of its highest and lowest class that narrows that feature's range is tried, and the
-//!    one that most reduces the weighted sum of all features' ranges is made (at most N/4 swaps).
+//!    one that most reduces the weighted sum of all features' ranges (score features weight 1,
+//!    categories 25) is made (at most N/4 swaps).
 //! 6. The restart with the best (sex count ranges, category count ranges, largest class-mean
 //!    or class-SD range in SD units over all scores, objective) is kept.
 
@@ -706,6 +707,12 @@ impl<'a> Search<'a> {
             .collect();
         let mut mean = vec![0.0; k * f];
         let mut tried = vec![false; f];
+        // Polishing weighs every score feature (means and squared deviations) equally.
+        let pw: Vec<f64> = self
+            .weights
+            .iter()
+            .map(|&w| if w == SPREAD_WEIGHT { 1.0 } else { w })
+            .collect();
         let mut steps = 0;
         while steps < max_steps {
             for c in 0..k {
@@ -725,7 +732,7 @@ impl<'a> Search<'a> {
                     high[t][r] = order[r];
                     low[t][r] = order[k - 1 - r];
                 }
-                let range = self.weights[t] * (mean[order[0] * f + t] - mean[order[k - 1] * f + t]);
+                let range = pw[t] * (mean[order[0] * f + t] - mean[order[k - 1] * f + t]);
                 current += range;
                 if !tried[t] && range > worst.0 {
                     worst = (range, t);
@@ -794,7 +801,7 @@ impl<'a> Search<'a> {
                         if l != usize::MAX {
                             min = min.min(mean[l * f + t]);
                         }
-                        let range = self.weights[t] * (max - min);
+                        let range = pw[t] * (max - min);
                         // Only swaps that narrow the chosen feature's range are considered.
                         if position == 0 && range >= worst.0 - 1e-12 {
                             total = f64::INFINITY;
