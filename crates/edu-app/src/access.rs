@@ -79,13 +79,18 @@ impl Role {
 
     /// One of the three separated administrator duties.
     pub fn is_separated_admin(self) -> bool {
-        matches!(self, Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin)
+        matches!(
+            self,
+            Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin
+        )
     }
 
     /// The scope levels this role may be given.
     pub fn allowed_scope(self, scope: &ScopeLevel) -> bool {
         match self {
-            Role::CityAdmin | Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin => *scope == ScopeLevel::City,
+            Role::CityAdmin | Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin => {
+                *scope == ScopeLevel::City
+            }
             Role::DistrictAdmin => *scope == ScopeLevel::District,
             Role::SchoolAdmin | Role::Teacher => *scope == ScopeLevel::Institution,
             Role::Inspector => true,
@@ -156,22 +161,27 @@ impl Permission {
 pub fn role_has(role: Role, permission: Permission) -> bool {
     use Permission::*;
     match role {
-        Role::CityAdmin | Role::DistrictAdmin | Role::SchoolAdmin => matches!(
+        Role::CityAdmin | Role::DistrictAdmin | Role::SchoolAdmin => {
+            matches!(
+                permission,
+                ViewRegistry
+                    | ViewPupils
+                    | ViewPupilDetail
+                    | RevealSensitive
+                    | EditRegistry
+                    | ImportData
+                    | ExportData
+                    | ViewPlan
+                    | SubmitReports
+                    | ReviewReports
+                    | ManageCases
+                    | RunAllocations
+            ) && !(role != Role::SchoolAdmin && permission == SubmitReports)
+        }
+        Role::Teacher => matches!(
             permission,
-            ViewRegistry
-                | ViewPupils
-                | ViewPupilDetail
-                | RevealSensitive
-                | EditRegistry
-                | ImportData
-                | ExportData
-                | ViewPlan
-                | SubmitReports
-                | ReviewReports
-                | ManageCases
-                | RunAllocations
-        ) && !(role != Role::SchoolAdmin && permission == SubmitReports),
-        Role::Teacher => matches!(permission, ViewRegistry | ViewPupils | ViewPupilDetail | ViewPlan | SubmitReports | ManageCases),
+            ViewRegistry | ViewPupils | ViewPupilDetail | ViewPlan | SubmitReports | ManageCases
+        ),
         Role::Inspector => matches!(permission, ViewRegistry | ViewPupils | ViewPlan),
         Role::SystemAdmin => matches!(permission, ManageUsers | ViewRegistry),
         Role::SecurityAdmin => matches!(permission, ManageSecurity),
@@ -189,9 +199,17 @@ pub enum ScopeLevel {
 /// Where an actor may read and write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Scope {
-    City { code: String },
-    District { code: String },
-    Institution { id: i64, code: String, district: String },
+    City {
+        code: String,
+    },
+    District {
+        code: String,
+    },
+    Institution {
+        id: i64,
+        code: String,
+        district: String,
+    },
 }
 
 impl Scope {
@@ -214,7 +232,9 @@ impl Scope {
     /// The code shown in the audit trail and the UI.
     pub fn code(&self) -> &str {
         match self {
-            Scope::City { code } | Scope::District { code } | Scope::Institution { code, .. } => code,
+            Scope::City { code } | Scope::District { code } | Scope::Institution { code, .. } => {
+                code
+            }
         }
     }
 
@@ -266,7 +286,11 @@ impl Actor {
     }
 
     pub fn require(&self, permission: Permission) -> Result<(), Forbidden> {
-        if self.can(permission) { Ok(()) } else { Err(Forbidden(permission)) }
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(Forbidden(permission))
+        }
     }
 
     pub fn scope_filter(&self) -> ScopeFilter {
@@ -280,7 +304,9 @@ impl Actor {
             username: format!("cli:{what}"),
             display_name: "命令行操作员".to_owned(),
             role: Role::CityAdmin,
-            scope: Scope::City { code: edu_model::DAQING.to_string() },
+            scope: Scope::City {
+                code: edu_model::DAQING.to_string(),
+            },
             session_hash: String::new(),
             csrf_token: String::new(),
             must_change_password: false,
@@ -300,25 +326,79 @@ mod tests {
         let expected: &[(Role, &[Permission])] = &[
             (
                 Role::CityAdmin,
-                &[ViewRegistry, ViewPupils, ViewPupilDetail, RevealSensitive, EditRegistry, ImportData, ExportData, ViewPlan, ReviewReports, ManageCases, RunAllocations],
+                &[
+                    ViewRegistry,
+                    ViewPupils,
+                    ViewPupilDetail,
+                    RevealSensitive,
+                    EditRegistry,
+                    ImportData,
+                    ExportData,
+                    ViewPlan,
+                    ReviewReports,
+                    ManageCases,
+                    RunAllocations,
+                ],
             ),
             (
                 Role::DistrictAdmin,
-                &[ViewRegistry, ViewPupils, ViewPupilDetail, RevealSensitive, EditRegistry, ImportData, ExportData, ViewPlan, ReviewReports, ManageCases, RunAllocations],
+                &[
+                    ViewRegistry,
+                    ViewPupils,
+                    ViewPupilDetail,
+                    RevealSensitive,
+                    EditRegistry,
+                    ImportData,
+                    ExportData,
+                    ViewPlan,
+                    ReviewReports,
+                    ManageCases,
+                    RunAllocations,
+                ],
             ),
             (
                 Role::SchoolAdmin,
-                &[ViewRegistry, ViewPupils, ViewPupilDetail, RevealSensitive, EditRegistry, ImportData, ExportData, ViewPlan, SubmitReports, ReviewReports, ManageCases, RunAllocations],
+                &[
+                    ViewRegistry,
+                    ViewPupils,
+                    ViewPupilDetail,
+                    RevealSensitive,
+                    EditRegistry,
+                    ImportData,
+                    ExportData,
+                    ViewPlan,
+                    SubmitReports,
+                    ReviewReports,
+                    ManageCases,
+                    RunAllocations,
+                ],
             ),
-            (Role::Teacher, &[ViewRegistry, ViewPupils, ViewPupilDetail, ViewPlan, SubmitReports, ManageCases]),
+            (
+                Role::Teacher,
+                &[
+                    ViewRegistry,
+                    ViewPupils,
+                    ViewPupilDetail,
+                    ViewPlan,
+                    SubmitReports,
+                    ManageCases,
+                ],
+            ),
             (Role::Inspector, &[ViewRegistry, ViewPupils, ViewPlan]),
             (Role::SystemAdmin, &[ManageUsers, ViewRegistry]),
             (Role::SecurityAdmin, &[ManageSecurity]),
-            (Role::AuditAdmin, &[ViewAudit, ViewRegistry, ViewPupils, ViewPlan]),
+            (
+                Role::AuditAdmin,
+                &[ViewAudit, ViewRegistry, ViewPupils, ViewPlan],
+            ),
         ];
         for (role, allowed) in expected {
             for permission in Permission::ALL {
-                assert_eq!(role_has(*role, permission), allowed.contains(&permission), "{role:?} / {permission:?}");
+                assert_eq!(
+                    role_has(*role, permission),
+                    allowed.contains(&permission),
+                    "{role:?} / {permission:?}"
+                );
             }
         }
     }
@@ -328,17 +408,34 @@ mod tests {
         // The system admin cannot read audit; the audit admin cannot write; the security admin sees no data.
         assert!(!role_has(Role::SystemAdmin, Permission::ViewAudit));
         assert!(!role_has(Role::SystemAdmin, Permission::ViewPupils));
-        for p in [Permission::EditRegistry, Permission::ImportData, Permission::ManageUsers, Permission::ManageSecurity] {
+        for p in [
+            Permission::EditRegistry,
+            Permission::ImportData,
+            Permission::ManageUsers,
+            Permission::ManageSecurity,
+        ] {
             assert!(!role_has(Role::AuditAdmin, p));
         }
-        assert!(Permission::ALL.iter().all(|p| *p == Permission::ManageSecurity || !role_has(Role::SecurityAdmin, *p)));
+        assert!(
+            Permission::ALL
+                .iter()
+                .all(|p| *p == Permission::ManageSecurity || !role_has(Role::SecurityAdmin, *p))
+        );
     }
 
     #[test]
     fn scopes_contain_what_they_should() {
-        let city = Scope::City { code: "230600".into() };
-        let district = Scope::District { code: "230602".into() };
-        let school = Scope::Institution { id: 7, code: "2230600007".into(), district: "230602".into() };
+        let city = Scope::City {
+            code: "230600".into(),
+        };
+        let district = Scope::District {
+            code: "230602".into(),
+        };
+        let school = Scope::Institution {
+            id: 7,
+            code: "2230600007".into(),
+            district: "230602".into(),
+        };
         assert!(city.contains_institution(1, "230603"));
         assert!(district.contains_institution(1, "230602"));
         assert!(!district.contains_institution(1, "230603"));

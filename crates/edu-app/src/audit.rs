@@ -21,7 +21,11 @@ pub struct AuditContext {
 
 impl AuditContext {
     pub fn cli(command: &str) -> AuditContext {
-        AuditContext { ip: "local".to_owned(), user_agent: format!("eduplan-cli {command}"), request_id: String::new() }
+        AuditContext {
+            ip: "local".to_owned(),
+            user_agent: format!("eduplan-cli {command}"),
+            request_id: String::new(),
+        }
     }
 }
 
@@ -61,7 +65,9 @@ pub fn entry(
         at_ms: now_ms,
         tz: "+08:00".to_owned(),
         actor_id: actor.map(|a| a.user_id),
-        actor: actor.map(|a| a.username.clone()).unwrap_or_else(|| truncate(anonymous_name, 64)),
+        actor: actor
+            .map(|a| a.username.clone())
+            .unwrap_or_else(|| truncate(anonymous_name, 64)),
         role: actor.map(|a| a.role.code().to_owned()).unwrap_or_default(),
         scope: actor.map(|a| a.scope.code().to_owned()).unwrap_or_default(),
         ip: truncate(&context.ip, 64),
@@ -143,8 +149,17 @@ pub struct BrokenLink {
 
 /// Walks the whole chain in order. The first row may follow a retention purge, so its `prev_hash` is taken as
 /// given; every later row must follow its predecessor exactly.
-pub async fn verify_chain(store: &dyn Store, sealer: &ChainSealer) -> Result<ChainReport, StoreError> {
-    let mut report = ChainReport { rows_checked: 0, first_seq: None, last_seq: None, head_hash: None, broken: None };
+pub async fn verify_chain(
+    store: &dyn Store,
+    sealer: &ChainSealer,
+) -> Result<ChainReport, StoreError> {
+    let mut report = ChainReport {
+        rows_checked: 0,
+        first_seq: None,
+        last_seq: None,
+        head_hash: None,
+        broken: None,
+    };
     let mut previous: Option<AuditRow> = None;
     let mut after = 0;
     loop {

@@ -90,7 +90,8 @@ struct KeyFileDataKey {
 }
 
 fn decode_key<const N: usize>(hex_text: &str, what: &str) -> Result<Zeroizing<[u8; N]>, String> {
-    let bytes = Zeroizing::new(hex::decode(hex_text.trim()).map_err(|_| format!("{what} is not hex"))?);
+    let bytes =
+        Zeroizing::new(hex::decode(hex_text.trim()).map_err(|_| format!("{what} is not hex"))?);
     let mut key = Zeroizing::new([0u8; N]);
     if bytes.len() != N {
         return Err(format!("{what} must be {N} bytes"));
@@ -133,18 +134,27 @@ impl KeyRing {
     }
 
     pub fn load(path: &Path) -> Result<KeyRing, CryptoError> {
-        let err = |reason: String| CryptoError::KeyFile { path: path.display().to_string(), reason };
+        let err = |reason: String| CryptoError::KeyFile {
+            path: path.display().to_string(),
+            reason,
+        };
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?);
         let file: KeyFile = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         if file.version != 1 {
-            return Err(err(format!("unsupported key file version {}", file.version)));
+            return Err(err(format!(
+                "unsupported key file version {}",
+                file.version
+            )));
         }
         let mut data_keys = BTreeMap::new();
         for k in &file.data_keys {
             data_keys.insert(k.id, decode_key::<16>(&k.key, "data key").map_err(err)?);
         }
         if !data_keys.contains_key(&file.active_key) {
-            return Err(err(format!("active key {} is not in data_keys", file.active_key)));
+            return Err(err(format!(
+                "active key {} is not in data_keys",
+                file.active_key
+            )));
         }
         Ok(KeyRing {
             data_keys,
@@ -156,7 +166,10 @@ impl KeyRing {
 
     /// Writes the key file (mode 0600 on Unix). Refuses to overwrite an existing file.
     pub fn save(&self, path: &Path) -> Result<(), CryptoError> {
-        let err = |reason: String| CryptoError::KeyFile { path: path.display().to_string(), reason };
+        let err = |reason: String| CryptoError::KeyFile {
+            path: path.display().to_string(),
+            reason,
+        };
         let file = KeyFile {
             version: 1,
             active_key: self.active,
@@ -165,7 +178,10 @@ impl KeyRing {
             data_keys: self
                 .data_keys
                 .iter()
-                .map(|(id, key)| KeyFileDataKey { id: *id, key: hex::encode(key.as_slice()) })
+                .map(|(id, key)| KeyFileDataKey {
+                    id: *id,
+                    key: hex::encode(key.as_slice()),
+                })
                 .collect(),
         };
         let body = Zeroizing::new(toml::to_string(&file).map_err(|e| err(e.to_string()))?);
@@ -184,18 +200,35 @@ impl KeyRing {
         }
         use std::io::Write;
         let mut handle = options.open(path).map_err(|e| err(e.to_string()))?;
-        handle.write_all(text.as_bytes()).map_err(|e| err(e.to_string()))?;
+        handle
+            .write_all(text.as_bytes())
+            .map_err(|e| err(e.to_string()))?;
         Ok(())
     }
 
     /// Encrypts a field value bound to `table:column:row_key`.
-    pub fn encrypt(&self, plaintext: &str, table: &str, column: &str, row_key: &str) -> Result<Vec<u8>, CryptoError> {
-        let key = self.data_keys.get(&self.active).ok_or(CryptoError::UnknownKey(self.active))?;
+    pub fn encrypt(
+        &self,
+        plaintext: &str,
+        table: &str,
+        column: &str,
+        row_key: &str,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let key = self
+            .data_keys
+            .get(&self.active)
+            .ok_or(CryptoError::UnknownKey(self.active))?;
         let cipher = Sm4Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
         let nonce = random_bytes::<NONCE_LEN>()?;
         let aad = format!("{table}:{column}:{row_key}");
         let sealed = cipher
-            .encrypt((&nonce).into(), Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| CryptoError::Malformed)?;
         let mut out = Vec::with_capacity(2 + NONCE_LEN + sealed.len());
         out.push(CIPHERTEXT_FORMAT);
@@ -205,24 +238,44 @@ impl KeyRing {
         Ok(out)
     }
 
-    pub fn decrypt(&self, ciphertext: &[u8], table: &str, column: &str, row_key: &str) -> Result<Zeroizing<String>, CryptoError> {
+    pub fn decrypt(
+        &self,
+        ciphertext: &[u8],
+        table: &str,
+        column: &str,
+        row_key: &str,
+    ) -> Result<Zeroizing<String>, CryptoError> {
         if ciphertext.len() < 2 + NONCE_LEN + 16 || ciphertext[0] != CIPHERTEXT_FORMAT {
             return Err(CryptoError::Malformed);
         }
-        let key = self.data_keys.get(&ciphertext[1]).ok_or(CryptoError::UnknownKey(ciphertext[1]))?;
+        let key = self
+            .data_keys
+            .get(&ciphertext[1])
+            .ok_or(CryptoError::UnknownKey(ciphertext[1]))?;
         let cipher = Sm4Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(&ciphertext[2..2 + NONCE_LEN]);
         let aad = format!("{table}:{column}:{row_key}");
         let plain = cipher
-            .decrypt((&nonce).into(), Payload { msg: &ciphertext[2 + NONCE_LEN..], aad: aad.as_bytes() })
+            .decrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: &ciphertext[2 + NONCE_LEN..],
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| CryptoError::Decrypt)?;
-        String::from_utf8(plain).map(Zeroizing::new).map_err(|_| CryptoError::Decrypt)
+        String::from_utf8(plain)
+            .map(Zeroizing::new)
+            .map_err(|_| CryptoError::Decrypt)
     }
 
     /// A deterministic keyed digest for exact lookup of an encrypted value (HMAC-SM3, hex).
     pub fn blind_index(&self, domain: &str, value: &str) -> String {
-        hex::encode(self.hmac(self.index_key.as_slice(), &[domain.as_bytes(), value.as_bytes()]))
+        hex::encode(self.hmac(
+            self.index_key.as_slice(),
+            &[domain.as_bytes(), value.as_bytes()],
+        ))
     }
 
     /// HMAC-SM3 over length-prefixed parts with the audit key.
@@ -232,7 +285,8 @@ impl KeyRing {
 
     fn hmac(&self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         // HMAC accepts keys of any length, so construction cannot fail.
-        let mut mac = <HmacSm3 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = <HmacSm3 as KeyInit>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         for part in parts {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
@@ -254,30 +308,61 @@ mod tests {
     #[test]
     fn encryption_round_trips_and_is_bound_to_its_row() {
         let keys = KeyRing::for_tests(1);
-        let ct = keys.encrypt("23060220150301214X", "pupils", "pupil_no", "abc").unwrap();
-        assert_eq!(keys.decrypt(&ct, "pupils", "pupil_no", "abc").unwrap().as_str(), "23060220150301214X");
+        let ct = keys
+            .encrypt("23060220150301214X", "pupils", "pupil_no", "abc")
+            .unwrap();
+        assert_eq!(
+            keys.decrypt(&ct, "pupils", "pupil_no", "abc")
+                .unwrap()
+                .as_str(),
+            "23060220150301214X"
+        );
         // Wrong AAD (another row, another column) fails.
-        assert!(matches!(keys.decrypt(&ct, "pupils", "pupil_no", "abd"), Err(CryptoError::Decrypt)));
-        assert!(matches!(keys.decrypt(&ct, "pupils", "address", "abc"), Err(CryptoError::Decrypt)));
+        assert!(matches!(
+            keys.decrypt(&ct, "pupils", "pupil_no", "abd"),
+            Err(CryptoError::Decrypt)
+        ));
+        assert!(matches!(
+            keys.decrypt(&ct, "pupils", "address", "abc"),
+            Err(CryptoError::Decrypt)
+        ));
         // Another key ring fails.
-        assert!(KeyRing::for_tests(2).decrypt(&ct, "pupils", "pupil_no", "abc").is_err());
+        assert!(
+            KeyRing::for_tests(2)
+                .decrypt(&ct, "pupils", "pupil_no", "abc")
+                .is_err()
+        );
         // Randomised: the same value encrypts differently each time, and the plaintext is not visible.
-        let ct2 = keys.encrypt("23060220150301214X", "pupils", "pupil_no", "abc").unwrap();
+        let ct2 = keys
+            .encrypt("23060220150301214X", "pupils", "pupil_no", "abc")
+            .unwrap();
         assert_ne!(ct, ct2);
         assert!(!String::from_utf8_lossy(&ct).contains("230602"));
         // A flipped bit fails authentication.
         let mut tampered = ct.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert!(keys.decrypt(&tampered, "pupils", "pupil_no", "abc").is_err());
+        assert!(
+            keys.decrypt(&tampered, "pupils", "pupil_no", "abc")
+                .is_err()
+        );
     }
 
     #[test]
     fn blind_index_is_deterministic_and_keyed() {
         let a = KeyRing::for_tests(1);
-        assert_eq!(a.blind_index("pupil_no", "G1"), a.blind_index("pupil_no", "G1"));
-        assert_ne!(a.blind_index("pupil_no", "G1"), a.blind_index("pupil_no", "G2"));
-        assert_ne!(a.blind_index("pupil_no", "G1"), KeyRing::for_tests(2).blind_index("pupil_no", "G1"));
+        assert_eq!(
+            a.blind_index("pupil_no", "G1"),
+            a.blind_index("pupil_no", "G1")
+        );
+        assert_ne!(
+            a.blind_index("pupil_no", "G1"),
+            a.blind_index("pupil_no", "G2")
+        );
+        assert_ne!(
+            a.blind_index("pupil_no", "G1"),
+            KeyRing::for_tests(2).blind_index("pupil_no", "G1")
+        );
         // Length prefixes keep ("ab","c") and ("a","bc") apart.
         assert_ne!(a.audit_mac(&[b"ab", b"c"]), a.audit_mac(&[b"a", b"bc"]));
     }

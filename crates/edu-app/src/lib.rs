@@ -25,15 +25,16 @@ pub use audit::{AuditContext, ChainReport};
 pub use auth::{LoginOutcome, SessionKind};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::KeyRing;
-pub use error::{AppError, FieldError};
-pub use registry::{InstitutionView, OrgTree, OrgTreeDistrict, PupilDetail, page};
+pub use error::{AppError, AuthFailure, FieldError};
+pub use registry::{AttentionItem, InstitutionView, OrgTree, OrgTreeDistrict, PupilDetail, page};
 pub use users::{NewUser, UserSummary, one_time_password};
 
 /// Read models handed to the web layer (plain data, no storage access).
 pub mod views {
     pub use edu_store::{
-        ClassRecord, DistrictCounts, GroupMembership, InstitutionHistoryRecord, InstitutionListItem, InstitutionRecord,
-        OrgUnitRecord, PageRequest, Paged, PopulationRecord, PupilHistoryRecord, PupilListItem, StaffListItem, Upserted,
+        ClassRecord, DistrictCounts, GroupMembership, InstitutionHistoryRecord,
+        InstitutionListItem, InstitutionQuery, InstitutionRecord, OrgUnitRecord, PageRequest,
+        Paged, PopulationRecord, PupilHistoryRecord, PupilListItem, StaffListItem, Upserted,
     };
 }
 
@@ -144,8 +145,11 @@ impl App {
         failing_audit: bool,
     ) -> Result<App, AppError> {
         let sealer = Arc::new(ChainSealer::new(keys.clone()));
-        let store_sealer: Arc<dyn edu_store::AuditSealer> =
-            if failing_audit { Arc::new(audit::FailingSealer) } else { sealer.clone() };
+        let store_sealer: Arc<dyn edu_store::AuditSealer> = if failing_audit {
+            Arc::new(audit::FailingSealer)
+        } else {
+            sealer.clone()
+        };
         let store = SqliteStore::open_in_memory(store_sealer).await?;
         App::with_store(Arc::new(store), sealer, keys, clock, settings, hasher).await
     }
@@ -164,7 +168,8 @@ impl App {
         match store.meta("key_fingerprint").await? {
             Some(stored) if stored != fingerprint => {
                 return Err(AppError::Config(
-                    "the key file does not match this database (key fingerprint differs)".to_owned(),
+                    "the key file does not match this database (key fingerprint differs)"
+                        .to_owned(),
                 ));
             }
             Some(_) => {}
@@ -202,7 +207,20 @@ impl App {
 
     /// Whether the database holds any user yet (a fresh database needs `eduplan user create` first).
     pub async fn has_users(&self) -> Result<bool, AppError> {
-        Ok(self.store.users(views::PageRequest { offset: 0, limit: 1 }).await?.total > 0)
+        Ok(self
+            .store
+            .users(views::PageRequest {
+                offset: 0,
+                limit: 1,
+            })
+            .await?
+            .total
+            > 0)
+    }
+
+    /// Closes the database (checkpointing SQLite's WAL). The app must not be used afterwards.
+    pub async fn close(&self) {
+        self.store.close().await;
     }
 
     pub async fn meta(&self, key: &str) -> Result<Option<String>, AppError> {

@@ -25,7 +25,13 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy { min_chars: 8, max_chars: 128, min_classes: 3, expiry_days: 90, history: 5 }
+        PasswordPolicy {
+            min_chars: 8,
+            max_chars: 128,
+            min_classes: 3,
+            expiry_days: 90,
+            history: 5,
+        }
     }
 }
 
@@ -46,7 +52,9 @@ impl PolicyViolation {
             PolicyViolation::TooShort { min } => format!("密码至少 {min} 个字符"),
             PolicyViolation::TooLong { max } => format!("密码最多 {max} 个字符"),
             PolicyViolation::TooFewClasses { min, found } => {
-                format!("密码须包含小写字母、大写字母、数字、符号中的至少 {min} 类（当前 {found} 类）")
+                format!(
+                    "密码须包含小写字母、大写字母、数字、符号中的至少 {min} 类（当前 {found} 类）"
+                )
             }
             PolicyViolation::Common => "密码过于常见，容易被猜中".to_owned(),
             PolicyViolation::ContainsContext(word) => format!("密码不能包含“{word}”"),
@@ -70,19 +78,84 @@ impl PolicyViolation {
 
 /// Words a password may not contain, whatever the user: the city, the product, common school words.
 const CONTEXT_WORDS: &[&str] = &[
-    "daqing", "eduplan", "school", "xuexiao", "jiaoyu", "admin", "password", "大庆", "学校", "教育", "城市",
+    "daqing", "eduplan", "school", "xuexiao", "jiaoyu", "admin", "password", "大庆", "学校",
+    "教育", "城市",
 ];
 
 /// Base words of commonly used passwords (written for EduPlan, not taken from any list): with case changes,
 /// digit suffixes and leetspeak they cover the forms that password-spraying tries first.
 const COMMON_BASES: &[&str] = &[
-    "password", "passw0rd", "qwerty", "qwertyuiop", "asdfgh", "asdfghjkl", "zxcvbn", "zxcvbnm", "abc", "abcd",
-    "abcdef", "abcdefg", "iloveyou", "woaini", "woaini1314", "aini", "admin", "administrator", "root", "user",
-    "test", "guest", "welcome", "letmein", "monkey", "dragon", "master", "sunshine", "princess", "football",
-    "baseball", "shadow", "superman", "batman", "trustno1", "hello", "freedom", "whatever", "qazwsx", "1qaz2wsx",
-    "1q2w3e4r", "1q2w3e", "q1w2e3r4", "zaq12wsx", "changeme", "secret", "login", "pass", "china", "beijing",
-    "shanghai", "zhongguo", "xiaoming", "wang", "zhang", "liu", "chen", "yang", "huang", "zhao", "computer",
-    "internet", "teacher", "student", "laoshi", "xuesheng", "nihao", "aaaaaa", "a1b2c3", "default", "system",
+    "password",
+    "passw0rd",
+    "qwerty",
+    "qwertyuiop",
+    "asdfgh",
+    "asdfghjkl",
+    "zxcvbn",
+    "zxcvbnm",
+    "abc",
+    "abcd",
+    "abcdef",
+    "abcdefg",
+    "iloveyou",
+    "woaini",
+    "woaini1314",
+    "aini",
+    "admin",
+    "administrator",
+    "root",
+    "user",
+    "test",
+    "guest",
+    "welcome",
+    "letmein",
+    "monkey",
+    "dragon",
+    "master",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "shadow",
+    "superman",
+    "batman",
+    "trustno1",
+    "hello",
+    "freedom",
+    "whatever",
+    "qazwsx",
+    "1qaz2wsx",
+    "1q2w3e4r",
+    "1q2w3e",
+    "q1w2e3r4",
+    "zaq12wsx",
+    "changeme",
+    "secret",
+    "login",
+    "pass",
+    "china",
+    "beijing",
+    "shanghai",
+    "zhongguo",
+    "xiaoming",
+    "wang",
+    "zhang",
+    "liu",
+    "chen",
+    "yang",
+    "huang",
+    "zhao",
+    "computer",
+    "internet",
+    "teacher",
+    "student",
+    "laoshi",
+    "xuesheng",
+    "nihao",
+    "aaaaaa",
+    "a1b2c3",
+    "default",
+    "system",
 ];
 
 fn unleet(text: &str) -> String {
@@ -114,7 +187,12 @@ pub fn is_common(password: &str) -> bool {
     let core = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
     let core_unleet = unleet(core);
     let whole_unleet = unleet(lower.trim_end_matches(|c: char| c.is_ascii_punctuation()));
-    let candidates = [lower.as_str(), core, core_unleet.as_str(), whole_unleet.as_str()];
+    let candidates = [
+        lower.as_str(),
+        core,
+        core_unleet.as_str(),
+        whole_unleet.as_str(),
+    ];
     candidates.iter().any(|c| COMMON_BASES.contains(c)) || is_sequence(core)
 }
 
@@ -143,14 +221,21 @@ impl PasswordPolicy {
         let mut violations = Vec::new();
         let chars = password.chars().count();
         if chars < self.min_chars {
-            violations.push(PolicyViolation::TooShort { min: self.min_chars });
+            violations.push(PolicyViolation::TooShort {
+                min: self.min_chars,
+            });
         }
         if chars > self.max_chars {
-            violations.push(PolicyViolation::TooLong { max: self.max_chars });
+            violations.push(PolicyViolation::TooLong {
+                max: self.max_chars,
+            });
         }
         let found = classes(password);
         if found < self.min_classes {
-            violations.push(PolicyViolation::TooFewClasses { min: self.min_classes, found });
+            violations.push(PolicyViolation::TooFewClasses {
+                min: self.min_classes,
+                found,
+            });
         }
         if is_common(password) {
             violations.push(PolicyViolation::Common);
@@ -183,19 +268,29 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(concurrent: usize) -> PasswordHasher {
-        PasswordHasher { permits: Arc::new(Semaphore::new(concurrent.max(1))), params: Params::DEFAULT }
+        PasswordHasher {
+            permits: Arc::new(Semaphore::new(concurrent.max(1))),
+            params: Params::DEFAULT,
+        }
     }
 
     /// Cheap parameters for tests only (m = 8 KiB, t = 1).
     pub fn for_tests() -> PasswordHasher {
         let params = Params::new(8, 1, 1, None).unwrap_or(Params::DEFAULT);
-        PasswordHasher { permits: Arc::new(Semaphore::new(4)), params }
+        PasswordHasher {
+            permits: Arc::new(Semaphore::new(4)),
+            params,
+        }
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
         let password = Zeroizing::new(password.to_owned());
         let params = self.params.clone();
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Hash(e.to_string()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError::Hash(e.to_string()))?;
         tokio::task::spawn_blocking(move || hash_now(&password, params))
             .await
             .map_err(|e| HashError::Hash(e.to_string()))?
@@ -205,14 +300,20 @@ impl PasswordHasher {
     pub async fn verify(&self, password: &str, phc: &str) -> bool {
         let password = Zeroizing::new(password.to_owned());
         let phc = phc.to_owned();
-        let Ok(_permit) = self.permits.acquire().await else { return false };
-        tokio::task::spawn_blocking(move || verify_now(&password, &phc)).await.unwrap_or(false)
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        tokio::task::spawn_blocking(move || verify_now(&password, &phc))
+            .await
+            .unwrap_or(false)
     }
 
     /// True when a stored hash uses weaker parameters than the current ones (rehash at next login).
     pub fn needs_rehash(&self, phc: &str) -> bool {
         match stored_params(phc) {
-            Some((m, t, p)) => m < self.params.m_cost() || t < self.params.t_cost() || p != self.params.p_cost(),
+            Some((m, t, p)) => {
+                m < self.params.m_cost() || t < self.params.t_cost() || p != self.params.p_cost()
+            }
             None => true,
         }
     }
@@ -220,12 +321,17 @@ impl PasswordHasher {
 
 /// Hashes synchronously (used where no runtime is available, e.g. generating demo accounts).
 pub fn hash_now(password: &str, params: Params) -> Result<String, HashError> {
-    Argon2::from(params).hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| HashError::Hash(e.to_string()))
+    Argon2::from(params)
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| HashError::Hash(e.to_string()))
 }
 
 pub fn verify_now(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -265,10 +371,22 @@ mod tests {
             let violations = policy.check(password, &["zhangwei"]);
             assert_eq!(violations.is_empty(), *ok, "{password}: {violations:?}");
         }
-        assert!(policy.check("Zhangwei#88", &["zhangwei"]).contains(&PolicyViolation::ContainsContext("zhangwei".into())));
+        assert!(
+            policy
+                .check("Zhangwei#88", &["zhangwei"])
+                .contains(&PolicyViolation::ContainsContext("zhangwei".into()))
+        );
         // Long passwords are allowed up to 128 characters, never truncated.
-        assert!(policy.check(&format!("Aa1{}", "x".repeat(125)), &[]).is_empty());
-        assert!(policy.check(&format!("Aa1{}", "x".repeat(126)), &[]).contains(&PolicyViolation::TooLong { max: 128 }));
+        assert!(
+            policy
+                .check(&format!("Aa1{}", "x".repeat(125)), &[])
+                .is_empty()
+        );
+        assert!(
+            policy
+                .check(&format!("Aa1{}", "x".repeat(126)), &[])
+                .contains(&PolicyViolation::TooLong { max: 128 })
+        );
     }
 
     proptest! {

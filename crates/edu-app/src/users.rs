@@ -33,7 +33,13 @@ pub fn one_time_password() -> Result<String, AppError> {
             0 => LOWER,
             1 => UPPER,
             2 => DIGITS,
-            _ => if i == 3 { SYMBOLS } else { LOWER },
+            _ => {
+                if i == 3 {
+                    SYMBOLS
+                } else {
+                    LOWER
+                }
+            }
         };
         out.push(char::from(set[usize::from(*b) % set.len()]));
     }
@@ -42,7 +48,9 @@ pub fn one_time_password() -> Result<String, AppError> {
 
 fn valid_username(name: &str) -> bool {
     (3..=32).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.'))
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')
+        })
 }
 
 impl App {
@@ -51,36 +59,68 @@ impl App {
             return Some(ScopeLevel::Institution);
         }
         let area = edu_model::AreaCode::parse(code).ok()?;
-        Some(if area.is_city() { ScopeLevel::City } else { ScopeLevel::District })
+        Some(if area.is_city() {
+            ScopeLevel::City
+        } else {
+            ScopeLevel::District
+        })
     }
 
     /// Creates an account; returns its id and the password to hand over (generated when not given).
-    pub async fn create_user(&self, actor: &Actor, new: &NewUser, context: &AuditContext) -> Result<(i64, String), AppError> {
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        new: &NewUser,
+        context: &AuditContext,
+    ) -> Result<(i64, String), AppError> {
         actor.require(Permission::ManageUsers)?;
         let mut errors = Vec::new();
         if !valid_username(&new.username) {
-            errors.push(FieldError::new("username", "3–32 个小写字母、数字或 _-. / 3–32 lower-case letters, digits or _-."));
+            errors.push(FieldError::new(
+                "username",
+                "3–32 个小写字母、数字或 _-. / 3–32 lower-case letters, digits or _-.",
+            ));
         }
         let role = Role::parse(&new.role);
         if role.is_none() {
             let roles: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
-            errors.push(FieldError::new("role", format!("未知角色 / unknown role; one of {}", roles.join(", "))));
+            errors.push(FieldError::new(
+                "role",
+                format!("未知角色 / unknown role; one of {}", roles.join(", ")),
+            ));
         }
         let level = App::scope_level(&new.scope_code);
         match (role, level) {
-            (_, None) => errors.push(FieldError::new("scope", "应为市、区县代码或 10 位学校标识码 / a city, district or school code")),
+            (_, None) => errors.push(FieldError::new(
+                "scope",
+                "应为市、区县代码或 10 位学校标识码 / a city, district or school code",
+            )),
             (Some(role), Some(level)) if !role.allowed_scope(&level) => {
-                errors.push(FieldError::new("scope", format!("角色 {} 不能使用该范围 / role {} cannot have this scope", role.code(), role.code())))
+                errors.push(FieldError::new(
+                    "scope",
+                    format!(
+                        "角色 {} 不能使用该范围 / role {} cannot have this scope",
+                        role.code(),
+                        role.code()
+                    ),
+                ))
             }
             _ => {}
         }
         if level == Some(ScopeLevel::Institution)
-            && self.store.institution_by_code(&edu_store::ScopeFilter::All, &new.scope_code).await?.is_none()
+            && self
+                .store
+                .institution_by_code(&edu_store::ScopeFilter::All, &new.scope_code)
+                .await?
+                .is_none()
         {
             errors.push(FieldError::new("scope", "学校不存在 / no such institution"));
         }
         if self.store.user_by_name(&new.username).await?.is_some() {
-            errors.push(FieldError::new("username", "用户名已存在 / username already exists"));
+            errors.push(FieldError::new(
+                "username",
+                "用户名已存在 / username already exists",
+            ));
         }
         let generated = new.password.is_none();
         let password = match &new.password {
@@ -102,7 +142,11 @@ impl App {
             .insert_user(
                 &UserWrite {
                     username: new.username.clone(),
-                    display_name: if new.display_name.is_empty() { new.username.clone() } else { new.display_name.clone() },
+                    display_name: if new.display_name.is_empty() {
+                        new.username.clone()
+                    } else {
+                        new.display_name.clone()
+                    },
                     role: role.code().to_owned(),
                     scope_code: new.scope_code.clone(),
                     password_hash: hash,
@@ -112,57 +156,143 @@ impl App {
                 now_ms,
             )
             .await?;
-        tx.append_audit(&audit::entry(now_ms, Some(actor), "", context, "user.create", "user", &new.username, Outcome::Success, &format!("role={} scope={} generated_password={generated}", role.code(), new.scope_code))).await?;
+        tx.append_audit(&audit::entry(
+            now_ms,
+            Some(actor),
+            "",
+            context,
+            "user.create",
+            "user",
+            &new.username,
+            Outcome::Success,
+            &format!(
+                "role={} scope={} generated_password={generated}",
+                role.code(),
+                new.scope_code
+            ),
+        ))
+        .await?;
         tx.commit().await?;
         Ok((id, password))
     }
 
-    pub async fn set_user_disabled(&self, actor: &Actor, username: &str, disabled: bool, context: &AuditContext) -> Result<(), AppError> {
+    pub async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        username: &str,
+        disabled: bool,
+        context: &AuditContext,
+    ) -> Result<(), AppError> {
         actor.require(Permission::ManageUsers)?;
-        let user = self.store.user_by_name(username).await?.ok_or(AppError::NotFound)?;
+        let user = self
+            .store
+            .user_by_name(username)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let now_ms = self.clock.now_ms();
         let mut tx = self.store.begin().await?;
         tx.set_user_disabled(user.id, disabled).await?;
         if disabled {
             tx.delete_sessions_of(user.id, None).await?;
         }
-        let action = if disabled { "user.disable" } else { "user.enable" };
-        tx.append_audit(&audit::entry(now_ms, Some(actor), "", context, action, "user", username, Outcome::Success, "")).await?;
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        tx.append_audit(&audit::entry(
+            now_ms,
+            Some(actor),
+            "",
+            context,
+            action,
+            "user",
+            username,
+            Outcome::Success,
+            "",
+        ))
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Sets a new one-time password (must be changed at next login), unlocks and ends all sessions.
-    pub async fn reset_password(&self, actor: &Actor, username: &str, context: &AuditContext) -> Result<String, AppError> {
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        context: &AuditContext,
+    ) -> Result<String, AppError> {
         actor.require(Permission::ManageSecurity)?;
-        let user = self.store.user_by_name(username).await?.ok_or(AppError::NotFound)?;
+        let user = self
+            .store
+            .user_by_name(username)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let password = one_time_password()?;
         let hash = self.hasher.hash(&password).await?;
         let now_ms = self.clock.now_ms();
         let mut tx = self.store.begin().await?;
         tx.set_password(user.id, &hash, true, now_ms).await?;
         tx.delete_sessions_of(user.id, None).await?;
-        tx.append_audit(&audit::entry(now_ms, Some(actor), "", context, "user.reset_password", "user", username, Outcome::Success, "")).await?;
+        tx.append_audit(&audit::entry(
+            now_ms,
+            Some(actor),
+            "",
+            context,
+            "user.reset_password",
+            "user",
+            username,
+            Outcome::Success,
+            "",
+        ))
+        .await?;
         tx.commit().await?;
         Ok(password)
     }
 
     /// Lifts a lockout (security administrator).
-    pub async fn unlock_user(&self, actor: &Actor, username: &str, context: &AuditContext) -> Result<(), AppError> {
+    pub async fn unlock_user(
+        &self,
+        actor: &Actor,
+        username: &str,
+        context: &AuditContext,
+    ) -> Result<(), AppError> {
         actor.require(Permission::ManageSecurity)?;
-        let user = self.store.user_by_name(username).await?.ok_or(AppError::NotFound)?;
+        let user = self
+            .store
+            .user_by_name(username)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let now_ms = self.clock.now_ms();
         let mut tx = self.store.begin().await?;
         tx.record_login_failure(user.id, 0, None, None).await?;
-        tx.append_audit(&audit::entry(now_ms, Some(actor), "", context, "user.unlock", "user", username, Outcome::Success, "")).await?;
+        tx.append_audit(&audit::entry(
+            now_ms,
+            Some(actor),
+            "",
+            context,
+            "user.unlock",
+            "user",
+            username,
+            Outcome::Success,
+            "",
+        ))
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Accounts for the user administration page.
-    pub async fn list_users(&self, actor: &Actor, page: edu_store::PageRequest) -> Result<edu_store::Paged<UserSummary>, AppError> {
+    pub async fn list_users(
+        &self,
+        actor: &Actor,
+        page: edu_store::PageRequest,
+    ) -> Result<edu_store::Paged<UserSummary>, AppError> {
         if !(actor.can(Permission::ManageUsers) || actor.can(Permission::ManageSecurity)) {
-            return Err(AppError::Forbidden(crate::Forbidden(Permission::ManageUsers)));
+            return Err(AppError::Forbidden(crate::Forbidden(
+                Permission::ManageUsers,
+            )));
         }
         let now_ms = self.clock.now_ms();
         let users = self.store.users(page).await?;

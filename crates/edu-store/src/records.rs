@@ -366,3 +366,15 @@ pub struct AuditQuery {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
 }
+
+/// Certified security staff in a scope (SECURITY section of the plan: every campus staffed with certified guards).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct GuardSummary {
+    pub guards: i64,
+    /// Guards whose certificate expired before `today`, or who hold none.
+    pub uncertified: i64,
+    /// Certificates expiring between `today` and `soon`.
+    pub expiring: i64,
+    /// Campuses (schools and kindergartens) without a guard holding a valid certificate.
+    pub campuses_without_certified: i64,
+}

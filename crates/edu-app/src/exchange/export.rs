@@ -4,10 +4,10 @@ use edu_store::{InstitutionQuery, PageRequest, PupilQuery, ScopeFilter, StaffQue
 use rust_xlsxwriter::{Format, Workbook};
 use serde::Serialize;
 
+use crate::App;
 use crate::access::{Actor, Permission};
 use crate::audit::{self, AuditContext, Outcome};
 use crate::error::AppError;
-use crate::App;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ExportKind {
@@ -70,7 +70,11 @@ fn t(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
 
-pub(crate) fn render(sheet: &Sheet, format: ExportFormat, watermark: &str) -> Result<Vec<u8>, AppError> {
+pub(crate) fn render(
+    sheet: &Sheet,
+    format: ExportFormat,
+    watermark: &str,
+) -> Result<Vec<u8>, AppError> {
     match format {
         ExportFormat::Csv => {
             let mut out = b"\xEF\xBB\xBF".to_vec();
@@ -100,19 +104,28 @@ pub(crate) fn render(sheet: &Sheet, format: ExportFormat, watermark: &str) -> Re
             worksheet.set_header(format!("&L{}", watermark.replace('&', "&&")));
             worksheet.set_footer(format!("&L{}&R&P / &N", watermark.replace('&', "&&")));
             for (c, h) in sheet.headers.iter().enumerate() {
-                worksheet.write_string_with_format(0, c as u16, h, &bold).map_err(xlsx)?;
+                worksheet
+                    .write_string_with_format(0, c as u16, h, &bold)
+                    .map_err(xlsx)?;
                 worksheet.set_column_width(c as u16, 14).map_err(xlsx)?;
             }
             for (r, row) in sheet.rows.iter().enumerate() {
                 for (c, cell) in row.iter().enumerate() {
                     match cell {
-                        Cell::Text(s) => worksheet.write_string_with_format(r as u32 + 1, c as u16, escape_formula(s), &text),
+                        Cell::Text(s) => worksheet.write_string_with_format(
+                            r as u32 + 1,
+                            c as u16,
+                            escape_formula(s),
+                            &text,
+                        ),
                         Cell::Number(n) => worksheet.write_number(r as u32 + 1, c as u16, *n),
                     }
                     .map_err(xlsx)?;
                 }
             }
-            let properties = rust_xlsxwriter::DocProperties::new().set_comment(watermark).set_author("EduPlan");
+            let properties = rust_xlsxwriter::DocProperties::new()
+                .set_comment(watermark)
+                .set_author("EduPlan");
             workbook.set_properties(&properties);
             workbook.save_to_buffer().map_err(xlsx)
         }
@@ -139,7 +152,10 @@ impl App {
             ExportKind::Population => self.population_sheet(&scope).await?,
         };
         let now = self.clock.now();
-        let stamp = edu_model::china_time::CHINA_OFFSET.to_datetime(now).strftime("%Y-%m-%d %H:%M").to_string();
+        let stamp = edu_model::china_time::CHINA_OFFSET
+            .to_datetime(now)
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string();
         let watermark = format!("EduPlan 导出 {} {} 仅限工作使用", actor.username, stamp);
         let bytes = render(&sheet, format, &watermark)?;
         let extension = match format {
@@ -170,39 +186,73 @@ impl App {
     }
 
     /// The actor's scope, or a narrower one inside it; anything outside is `NotFound`.
-    pub(crate) async fn narrow_scope(&self, actor: &Actor, org: Option<&str>) -> Result<ScopeFilter, AppError> {
+    pub(crate) async fn narrow_scope(
+        &self,
+        actor: &Actor,
+        org: Option<&str>,
+    ) -> Result<ScopeFilter, AppError> {
         let own = actor.scope_filter();
-        let Some(code) = org.filter(|c| *c != actor.scope.code()) else { return Ok(own) };
+        let Some(code) = org.filter(|c| *c != actor.scope.code()) else {
+            return Ok(own);
+        };
         let wanted = self.filter_for_code(Some(code)).await?;
         let inside = match (&own, &wanted) {
             (ScopeFilter::All, _) => true,
             (ScopeFilter::District(d), ScopeFilter::District(w)) => d == w,
-            (ScopeFilter::District(d), ScopeFilter::Institution(id)) => {
-                self.store.institution_by_code(&own, code).await?.is_some_and(|i| i.id == *id && &i.district_code == d)
-            }
+            (ScopeFilter::District(d), ScopeFilter::Institution(id)) => self
+                .store
+                .institution_by_code(&own, code)
+                .await?
+                .is_some_and(|i| i.id == *id && &i.district_code == d),
             (ScopeFilter::Institution(own_id), ScopeFilter::Institution(id)) => own_id == id,
             _ => false,
         };
-        if inside { Ok(wanted) } else { Err(AppError::NotFound) }
+        if inside {
+            Ok(wanted)
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 
     async fn institution_sheet(&self, scope: &ScopeFilter) -> Result<Sheet, AppError> {
         let mut rows = Vec::new();
         let mut offset = 0;
         loop {
-            let page = self.store.institutions(scope, &InstitutionQuery::default(), PageRequest { offset, limit: 2_000 }).await?;
+            let page = self
+                .store
+                .institutions(
+                    scope,
+                    &InstitutionQuery::default(),
+                    PageRequest {
+                        offset,
+                        limit: 2_000,
+                    },
+                )
+                .await?;
             let n = page.items.len() as i64;
             for i in page.items {
                 rows.push(vec![
                     t(i.code),
                     t(i.name),
                     t(i.district_code),
-                    t(edu_model::InstitutionKind::parse(&i.kind).map(|k| k.label_zh()).unwrap_or("")),
-                    t(edu_model::Ownership::parse(&i.ownership).map(|k| k.label_zh()).unwrap_or("")),
+                    t(edu_model::InstitutionKind::parse(&i.kind)
+                        .map(|k| k.label_zh())
+                        .unwrap_or("")),
+                    t(edu_model::Ownership::parse(&i.ownership)
+                        .map(|k| k.label_zh())
+                        .unwrap_or("")),
                     t(if i.inclusive { "是" } else { "否" }),
-                    t(edu_model::Area::parse(&i.area).map(|k| k.label_zh()).unwrap_or("")),
-                    t(edu_model::Authority::parse(&i.authority).map(|k| k.label_zh()).unwrap_or("")),
-                    t(if i.status == "open" { "开办" } else { "停办" }),
+                    t(edu_model::Area::parse(&i.area)
+                        .map(|k| k.label_zh())
+                        .unwrap_or("")),
+                    t(edu_model::Authority::parse(&i.authority)
+                        .map(|k| k.label_zh())
+                        .unwrap_or("")),
+                    t(if i.status == "open" {
+                        "开办"
+                    } else {
+                        "停办"
+                    }),
                     Cell::Number(i.pupils as f64),
                 ]);
             }
@@ -213,7 +263,20 @@ impl App {
         }
         Ok(Sheet {
             name: "学校".into(),
-            headers: ["学校标识码", "学校名称", "区县代码", "办学类型", "办学性质", "普惠性", "城乡", "举办者", "状态", "在籍学生数"].map(String::from).to_vec(),
+            headers: [
+                "学校标识码",
+                "学校名称",
+                "区县代码",
+                "办学类型",
+                "办学性质",
+                "普惠性",
+                "城乡",
+                "举办者",
+                "状态",
+                "在籍学生数",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
         })
     }
@@ -222,7 +285,17 @@ impl App {
         let mut rows = Vec::new();
         let mut offset = 0;
         loop {
-            let page = self.store.pupils(scope, &PupilQuery::default(), PageRequest { offset, limit: 5_000 }).await?;
+            let page = self
+                .store
+                .pupils(
+                    scope,
+                    &PupilQuery::default(),
+                    PageRequest {
+                        offset,
+                        limit: 5_000,
+                    },
+                )
+                .await?;
             let n = page.items.len() as i64;
             for p in page.items {
                 rows.push(vec![
@@ -242,7 +315,17 @@ impl App {
         }
         Ok(Sheet {
             name: "学生".into(),
-            headers: ["学籍号（脱敏）", "姓名", "性别", "出生日期", "学校标识码", "年级", "班级"].map(String::from).to_vec(),
+            headers: [
+                "学籍号（脱敏）",
+                "姓名",
+                "性别",
+                "出生日期",
+                "学校标识码",
+                "年级",
+                "班级",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
         })
     }
@@ -251,7 +334,17 @@ impl App {
         let mut rows = Vec::new();
         let mut offset = 0;
         loop {
-            let page = self.store.staff(scope, &StaffQuery::default(), PageRequest { offset, limit: 5_000 }).await?;
+            let page = self
+                .store
+                .staff(
+                    scope,
+                    &StaffQuery::default(),
+                    PageRequest {
+                        offset,
+                        limit: 5_000,
+                    },
+                )
+                .await?;
             let n = page.items.len() as i64;
             for s in page.items {
                 rows.push(vec![
@@ -260,7 +353,9 @@ impl App {
                     t(if s.sex == "M" { "男" } else { "女" }),
                     t(s.birth_date),
                     t(s.institution_code),
-                    t(edu_model::StaffRole::parse(&s.role).map(|r| r.label_zh()).unwrap_or("")),
+                    t(edu_model::StaffRole::parse(&s.role)
+                        .map(|r| r.label_zh())
+                        .unwrap_or("")),
                     t(s.subjects),
                     t(s.hire_date),
                     t(if s.special_post { "是" } else { "否" }),
@@ -274,7 +369,20 @@ impl App {
         }
         Ok(Sheet {
             name: "教职工".into(),
-            headers: ["教职工号", "姓名", "性别", "出生日期", "学校标识码", "岗位", "任教学科", "入职日期", "特岗教师", "证书有效期至"].map(String::from).to_vec(),
+            headers: [
+                "教职工号",
+                "姓名",
+                "性别",
+                "出生日期",
+                "学校标识码",
+                "岗位",
+                "任教学科",
+                "入职日期",
+                "特岗教师",
+                "证书有效期至",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
         })
     }
@@ -290,12 +398,22 @@ impl App {
                     t(p.district_code),
                     Cell::Number(p.year as f64),
                     Cell::Number(p.age as f64),
-                    t(if p.basis == "registered" { "户籍" } else { "常住" }),
+                    t(if p.basis == "registered" {
+                        "户籍"
+                    } else {
+                        "常住"
+                    }),
                     Cell::Number(p.count as f64),
                 ]
             })
             .collect();
-        Ok(Sheet { name: "分年龄人口".into(), headers: ["区县代码", "年份", "年龄", "口径", "人数"].map(String::from).to_vec(), rows })
+        Ok(Sheet {
+            name: "分年龄人口".into(),
+            headers: ["区县代码", "年份", "年龄", "口径", "人数"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+        })
     }
 }
 
@@ -314,7 +432,11 @@ mod tests {
 
     #[test]
     fn exported_xlsx_reads_back_escaped() {
-        let sheet = Sheet { name: "t".into(), headers: vec!["a".into(), "n".into()], rows: vec![vec![t("=cmd()"), Cell::Number(3.0)]] };
+        let sheet = Sheet {
+            name: "t".into(),
+            headers: vec!["a".into(), "n".into()],
+            rows: vec![vec![t("=cmd()"), Cell::Number(3.0)]],
+        };
         let bytes = render(&sheet, ExportFormat::Xlsx, "watermark").unwrap();
         let table = super::super::read_table(&bytes, "x.xlsx").unwrap();
         assert_eq!(table.rows[0].1, vec!["'=cmd()".to_owned(), "3".to_owned()]);

@@ -3,17 +3,22 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use edu_model::{Area, AreaCode, Authority, InstitutionKind, Ownership, PupilNo, PupilStatus, SchoolCode, Sex, StaffRole};
-use edu_store::{CertificateWrite, InstitutionWrite, PopulationRecord, PupilWrite, StaffWrite, Upserted};
+use edu_model::{
+    Area, AreaCode, Authority, InstitutionKind, Ownership, PupilNo, PupilStatus, SchoolCode, Sex,
+    StaffRole,
+};
+use edu_store::{
+    CertificateWrite, InstitutionWrite, PopulationRecord, PupilWrite, StaffWrite, Upserted,
+};
 use serde::Serialize;
 
 use super::table::{Table, read_table};
 use super::templates::{ImportKind, match_headers};
 use super::values::*;
+use crate::App;
 use crate::access::{Actor, Permission};
 use crate::audit::{self, AuditContext, Outcome};
 use crate::error::AppError;
-use crate::App;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportOptions {
@@ -77,8 +82,12 @@ impl ImportReport {
         header.push("错误原因".to_owned());
         let _ = writer.write_record(&header);
         for (line, cells) in &self.rejected {
-            let reasons: Vec<String> =
-                self.errors.iter().filter(|e| e.line == *line).map(|e| format!("{}: {}", e.column, e.reason)).collect();
+            let reasons: Vec<String> = self
+                .errors
+                .iter()
+                .filter(|e| e.line == *line)
+                .map(|e| format!("{}: {}", e.column, e.reason))
+                .collect();
             let mut record = cells.clone();
             record.resize(self.headers.len(), String::new());
             record.push(line.to_string());
@@ -103,16 +112,29 @@ struct Row<'a> {
 
 impl<'a> Row<'a> {
     fn text(&self, key: &str) -> &'a str {
-        self.positions.get(key).and_then(|p| self.cells.get(*p)).map(|s| s.trim()).unwrap_or("")
+        self.positions
+            .get(key)
+            .and_then(|p| self.cells.get(*p))
+            .map(|s| s.trim())
+            .unwrap_or("")
     }
 
     fn column_name(&self, key: &str) -> String {
-        self.positions.get(key).and_then(|p| self.headers.get(*p)).cloned().unwrap_or_else(|| key.to_owned())
+        self.positions
+            .get(key)
+            .and_then(|p| self.headers.get(*p))
+            .cloned()
+            .unwrap_or_else(|| key.to_owned())
     }
 
     fn error(&mut self, key: &str, reason: impl Into<String>) {
         let column = self.column_name(key);
-        self.errors.push(RowError { line: self.line, data_row: self.data_row, column, reason: reason.into() });
+        self.errors.push(RowError {
+            line: self.line,
+            data_row: self.data_row,
+            column,
+            reason: reason.into(),
+        });
     }
 
     fn required(&mut self, key: &str) -> Option<&'a str> {
@@ -126,8 +148,17 @@ impl<'a> Row<'a> {
     }
 
     /// Parses a value with `parse`, recording the error; `None` when empty and optional.
-    fn parse<T>(&mut self, key: &str, required: bool, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
-        let value = if required { self.required(key)? } else { self.text(key) };
+    fn parse<T>(
+        &mut self,
+        key: &str,
+        required: bool,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = if required {
+            self.required(key)?
+        } else {
+            self.text(key)
+        };
         if value.is_empty() {
             return None;
         }
@@ -148,8 +179,16 @@ fn kind_error(e: edu_model::ParseKindError) -> String {
 /// Validated rows, ready to write.
 enum Prepared {
     Institution(InstitutionWrite),
-    Pupil { write: PupilWrite, plain_phone: Option<String>, plain_address: Option<String>, class_name: Option<String> },
-    Staff { write: StaffWrite, plain_phone: Option<String> },
+    Pupil {
+        write: PupilWrite,
+        plain_phone: Option<String>,
+        plain_address: Option<String>,
+        class_name: Option<String>,
+    },
+    Staff {
+        write: StaffWrite,
+        plain_phone: Option<String>,
+    },
     Population(PopulationRecord),
 }
 
@@ -166,11 +205,20 @@ impl App {
         context: &AuditContext,
     ) -> Result<ImportReport, AppError> {
         actor.require(Permission::ImportData)?;
-        let mut report = ImportReport { kind: kind.code().to_owned(), dry_run: options.dry_run, ..ImportReport::default() };
+        let mut report = ImportReport {
+            kind: kind.code().to_owned(),
+            dry_run: options.dry_run,
+            ..ImportReport::default()
+        };
         let table = match read_table(bytes, file_name) {
             Ok(table) => table,
             Err(e) => {
-                report.errors.push(RowError { line: 0, data_row: 0, column: String::new(), reason: e.to_string() });
+                report.errors.push(RowError {
+                    line: 0,
+                    data_row: 0,
+                    column: String::new(),
+                    reason: e.to_string(),
+                });
                 return Ok(report);
             }
         };
@@ -182,14 +230,25 @@ impl App {
             Err(errors) => {
                 for (index, reason) in errors {
                     let column = table.headers.get(index).cloned().unwrap_or_default();
-                    report.errors.push(RowError { line: 1, data_row: 0, column, reason });
+                    report.errors.push(RowError {
+                        line: 1,
+                        data_row: 0,
+                        column,
+                        reason,
+                    });
                 }
                 return Ok(report);
             }
         };
         let columns = kind.columns();
-        let by_key: HashMap<&'static str, usize> = positions.iter().enumerate().map(|(file_pos, col)| (columns[*col].key, file_pos)).collect();
-        let prepared = self.prepare_rows(actor, kind, &table, &by_key, &mut report).await?;
+        let by_key: HashMap<&'static str, usize> = positions
+            .iter()
+            .enumerate()
+            .map(|(file_pos, col)| (columns[*col].key, file_pos))
+            .collect();
+        let prepared = self
+            .prepare_rows(actor, kind, &table, &by_key, &mut report)
+            .await?;
         if !report.errors.is_empty() && !options.skip_bad_rows {
             return Ok(report);
         }
@@ -208,16 +267,41 @@ impl App {
                     };
                     tx.upsert_staff(write, same, now_ms).await?
                 }
-                Prepared::Pupil { write, plain_phone, plain_address, class_name, .. } => {
+                Prepared::Pupil {
+                    write,
+                    plain_phone,
+                    plain_address,
+                    class_name,
+                    ..
+                } => {
                     let mut write = write.clone();
                     if let Some(class_name) = class_name {
-                        write.class_id = Some(tx.ensure_class(write.institution_id, write.grade, class_name).await?);
+                        write.class_id = Some(
+                            tx.ensure_class(write.institution_id, write.grade, class_name)
+                                .await?,
+                        );
                     }
                     let same = match self.store.pupil_by_index(&write.pupil_no_index).await? {
                         Some(existing) => {
                             let key = &existing.pupil_no_index;
-                            let phone = existing.guardian_phone_enc.as_ref().map(|ct| self.keys.decrypt(ct, "pupils", "guardian_phone", key).map(|s| s.to_string())).transpose()?;
-                            let address = existing.address_enc.as_ref().map(|ct| self.keys.decrypt(ct, "pupils", "address", key).map(|s| s.to_string())).transpose()?;
+                            let phone = existing
+                                .guardian_phone_enc
+                                .as_ref()
+                                .map(|ct| {
+                                    self.keys
+                                        .decrypt(ct, "pupils", "guardian_phone", key)
+                                        .map(|s| s.to_string())
+                                })
+                                .transpose()?;
+                            let address = existing
+                                .address_enc
+                                .as_ref()
+                                .map(|ct| {
+                                    self.keys
+                                        .decrypt(ct, "pupils", "address", key)
+                                        .map(|s| s.to_string())
+                                })
+                                .transpose()?;
                             phone == *plain_phone && address == *plain_address
                         }
                         None => true,
@@ -241,7 +325,18 @@ impl App {
             report.rejected.len(),
             options.dry_run
         );
-        tx.append_audit(&audit::entry(now_ms, Some(actor), "", context, &format!("import.{}", kind.code()), kind.code(), &today, Outcome::Success, &reason)).await?;
+        tx.append_audit(&audit::entry(
+            now_ms,
+            Some(actor),
+            "",
+            context,
+            &format!("import.{}", kind.code()),
+            kind.code(),
+            &today,
+            Outcome::Success,
+            &reason,
+        ))
+        .await?;
         if options.dry_run {
             drop(tx);
         } else {
@@ -252,8 +347,14 @@ impl App {
     }
 
     async fn staff_phone(&self, staff_no: &str) -> Result<Option<String>, AppError> {
-        let Some(ct) = self.store.staff_phone_enc(staff_no).await? else { return Ok(None) };
-        Ok(Some(self.keys.decrypt(&ct, "staff", "phone", staff_no)?.to_string()))
+        let Some(ct) = self.store.staff_phone_enc(staff_no).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            self.keys
+                .decrypt(&ct, "staff", "phone", staff_no)?
+                .to_string(),
+        ))
     }
 
     async fn prepare_rows(
@@ -275,7 +376,14 @@ impl App {
         let mut seen_keys: HashMap<String, usize> = HashMap::new();
         let mut prepared = Vec::with_capacity(table.rows.len());
         for (index, (line, cells)) in table.rows.iter().enumerate() {
-            let mut row = Row { line: *line, data_row: index + 1, cells, positions, headers: &table.headers, errors: Vec::new() };
+            let mut row = Row {
+                line: *line,
+                data_row: index + 1,
+                cells,
+                positions,
+                headers: &table.headers,
+                errors: Vec::new(),
+            };
             let item = match kind {
                 ImportKind::Institutions => self.prepare_institution(actor, &mut row, today),
                 ImportKind::Pupils => self.prepare_pupil(actor, &mut row, &institutions, today),
@@ -287,7 +395,9 @@ impl App {
                     Prepared::Institution(w) => format!("{}", w.code),
                     Prepared::Pupil { write, .. } => write.pupil_no_index.clone(),
                     Prepared::Staff { write, .. } => write.staff_no.clone(),
-                    Prepared::Population(p) => format!("{}/{}/{}/{}", p.district_code, p.year, p.age, p.basis),
+                    Prepared::Population(p) => {
+                        format!("{}/{}/{}/{}", p.district_code, p.year, p.age, p.basis)
+                    }
                 };
                 if let Some(first) = seen_keys.get(&key) {
                     let key_column = match kind {
@@ -296,7 +406,10 @@ impl App {
                         ImportKind::Staff => "staff_no",
                         ImportKind::Population => "age",
                     };
-                    row.error(key_column, format!("与第 {first} 行重复 / duplicates line {first}"));
+                    row.error(
+                        key_column,
+                        format!("与第 {first} 行重复 / duplicates line {first}"),
+                    );
                 } else {
                     seen_keys.insert(key, *line);
                 }
@@ -313,8 +426,15 @@ impl App {
         Ok(prepared)
     }
 
-    fn prepare_institution(&self, actor: &Actor, row: &mut Row<'_>, today: jiff::civil::Date) -> Option<Prepared> {
-        let code = row.parse("code", true, |v| SchoolCode::parse(v).map_err(|e| e.to_string()));
+    fn prepare_institution(
+        &self,
+        actor: &Actor,
+        row: &mut Row<'_>,
+        today: jiff::civil::Date,
+    ) -> Option<Prepared> {
+        let code = row.parse("code", true, |v| {
+            SchoolCode::parse(v).map_err(|e| e.to_string())
+        });
         let name = row.required("name").map(str::to_owned);
         if let Some(name) = &name {
             if let Err(e) = check_length(name, 100) {
@@ -323,28 +443,52 @@ impl App {
         }
         let district = row.parse("district", true, |v| {
             let code = AreaCode::parse(v).map_err(|e| e.to_string())?;
-            edu_model::area::daqing_district(code).map(|d| d.code).ok_or_else(|| format!("{v} 不是大庆市的区县 / not a Daqing district"))
+            edu_model::area::daqing_district(code)
+                .map(|d| d.code)
+                .ok_or_else(|| format!("{v} 不是大庆市的区县 / not a Daqing district"))
         });
         if let Some(district) = district {
             if !actor.scope.contains_district(&district.to_string()) {
-                row.error("district", "该区县不在您的管理范围内 / this district is outside your scope");
+                row.error(
+                    "district",
+                    "该区县不在您的管理范围内 / this district is outside your scope",
+                );
             }
         }
-        let kind = row.parse("kind", true, |v| InstitutionKind::parse(v).map_err(kind_error));
-        let ownership = row.parse("ownership", true, |v| Ownership::parse(v).map_err(kind_error));
+        let kind = row.parse("kind", true, |v| {
+            InstitutionKind::parse(v).map_err(kind_error)
+        });
+        let ownership = row.parse("ownership", true, |v| {
+            Ownership::parse(v).map_err(kind_error)
+        });
         let inclusive = row.parse("inclusive", false, parse_bool).unwrap_or(false);
-        if inclusive && (ownership != Some(Ownership::Private) || kind != Some(InstitutionKind::Kindergarten)) {
+        if inclusive
+            && (ownership != Some(Ownership::Private)
+                || kind != Some(InstitutionKind::Kindergarten))
+        {
             row.error("inclusive", "只有民办幼儿园可认定为普惠性 / only private kindergartens can be recognised as inclusive");
         }
         let area = row.parse("area", true, |v| Area::parse(v).map_err(kind_error));
-        let authority = row.parse("authority", false, |v| Authority::parse(v).map_err(kind_error)).unwrap_or(Authority::District);
-        let status = row.parse("status", false, parse_institution_status).unwrap_or("open");
+        let authority = row
+            .parse("authority", false, |v| {
+                Authority::parse(v).map_err(kind_error)
+            })
+            .unwrap_or(Authority::District);
+        let status = row
+            .parse("status", false, parse_institution_status)
+            .unwrap_or("open");
         let capacity = row.parse("capacity", false, |v| parse_int(v, 0, 100_000));
         let valid_from = row.parse("valid_from", false, parse_date).unwrap_or(today);
         let address = row.text("address").to_owned();
         let phone = row.text("phone").to_owned();
-        let tags: Vec<String> = row.text("tags").split([';', '；', ',']).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
-        let education_group = Some(row.text("education_group").to_owned()).filter(|s| !s.is_empty());
+        let tags: Vec<String> = row
+            .text("tags")
+            .split([';', '；', ','])
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let education_group =
+            Some(row.text("education_group").to_owned()).filter(|s| !s.is_empty());
         let rural_alliance = Some(row.text("rural_alliance").to_owned()).filter(|s| !s.is_empty());
         if !row.errors.is_empty() {
             return None;
@@ -376,7 +520,9 @@ impl App {
         institutions: &HashMap<String, (i64, String, String)>,
         today: jiff::civil::Date,
     ) -> Option<Prepared> {
-        let number = row.parse("pupil_no", true, |v| PupilNo::parse(v).map_err(|e| e.to_string()));
+        let number = row.parse("pupil_no", true, |v| {
+            PupilNo::parse(v).map_err(|e| e.to_string())
+        });
         let name = row.required("name").map(str::to_owned);
         if let Some(name) = &name {
             if let Err(e) = check_length(name, 50) {
@@ -392,30 +538,59 @@ impl App {
                 }
             }
             if number.form() == edu_model::PupilNoForm::G {
-                if let (Ok(id), Some(sex)) = (edu_model::IdNumber::parse(&number.as_str()[1..]), sex) {
+                if let (Ok(id), Some(sex)) =
+                    (edu_model::IdNumber::parse(&number.as_str()[1..]), sex)
+                {
                     if id.sex() != sex {
-                        row.error("sex", "与身份证号中的性别不一致 / differs from the sex in the ID number");
+                        row.error(
+                            "sex",
+                            "与身份证号中的性别不一致 / differs from the sex in the ID number",
+                        );
                     }
                 }
             }
         }
         let school = row.parse("school_code", true, |v| {
-            institutions.get(v).cloned().map(|i| (v.to_owned(), i)).ok_or_else(|| format!("学校标识码 {v} 不存在 / no institution with code {v}"))
+            institutions
+                .get(v)
+                .cloned()
+                .map(|i| (v.to_owned(), i))
+                .ok_or_else(|| format!("学校标识码 {v} 不存在 / no institution with code {v}"))
         });
         let grade = row.parse("grade", true, parse_grade);
         if let Some((code, (id, district, kind))) = &school {
             if !actor.scope.contains_institution(*id, district) {
-                row.error("school_code", format!("学校 {code} 不在您的管理范围内 / institution {code} is outside your scope"));
+                row.error(
+                    "school_code",
+                    format!(
+                        "学校 {code} 不在您的管理范围内 / institution {code} is outside your scope"
+                    ),
+                );
             }
             if let (Ok(kind), Some(grade)) = (InstitutionKind::parse(kind), grade) {
                 if !kind.grades().contains(&(grade as u8)) {
-                    row.error("grade", format!("{} 没有 {} 年级 / a {} has no grade {}", kind.label_zh(), grade, kind.label_en(), grade));
+                    row.error(
+                        "grade",
+                        format!(
+                            "{} 没有 {} 年级 / a {} has no grade {}",
+                            kind.label_zh(),
+                            grade,
+                            kind.label_en(),
+                            grade
+                        ),
+                    );
                 }
             }
         }
-        let status = row.parse("status", false, |v| PupilStatus::parse(v).map_err(kind_error)).unwrap_or(PupilStatus::Enrolled);
+        let status = row
+            .parse("status", false, |v| {
+                PupilStatus::parse(v).map_err(kind_error)
+            })
+            .unwrap_or(PupilStatus::Enrolled);
         let enrolled_on = row.parse("enrolled_on", false, parse_date).unwrap_or(today);
-        let special_needs = row.parse("special_needs", false, parse_bool).unwrap_or(false);
+        let special_needs = row
+            .parse("special_needs", false, parse_bool)
+            .unwrap_or(false);
         let boarder = row.parse("boarder", false, parse_bool).unwrap_or(false);
         let phone = row.parse("guardian_phone", false, parse_mobile);
         let address = Some(row.text("address").to_owned()).filter(|a| !a.is_empty());
@@ -431,11 +606,18 @@ impl App {
         }
         let number = number?;
         let index = self.keys.blind_index("pupil_no", number.as_str());
-        let encrypt = |value: &str, column: &str| self.keys.encrypt(value, "pupils", column, &index);
+        let encrypt =
+            |value: &str, column: &str| self.keys.encrypt(value, "pupils", column, &index);
         let (pupil_no_enc, guardian_phone_enc, address_enc) = match (
             encrypt(number.as_str(), "pupil_no"),
-            phone.as_deref().map(|p| encrypt(p, "guardian_phone")).transpose(),
-            address.as_deref().map(|a| encrypt(a, "address")).transpose(),
+            phone
+                .as_deref()
+                .map(|p| encrypt(p, "guardian_phone"))
+                .transpose(),
+            address
+                .as_deref()
+                .map(|a| encrypt(a, "address"))
+                .transpose(),
         ) {
             (Ok(a), Ok(b), Ok(c)) => (a, b, c),
             _ => {
@@ -469,7 +651,12 @@ impl App {
         })
     }
 
-    fn prepare_staff(&self, actor: &Actor, row: &mut Row<'_>, institutions: &HashMap<String, (i64, String, String)>) -> Option<Prepared> {
+    fn prepare_staff(
+        &self,
+        actor: &Actor,
+        row: &mut Row<'_>,
+        institutions: &HashMap<String, (i64, String, String)>,
+    ) -> Option<Prepared> {
         let staff_no = row.required("staff_no").map(str::to_owned);
         if let Some(no) = &staff_no {
             if let Err(e) = check_length(no, 40) {
@@ -480,35 +667,60 @@ impl App {
         let sex = row.parse("sex", true, |v| Sex::parse(v).map_err(kind_error));
         let birth = row.parse("birth_date", true, parse_date);
         let school = row.parse("school_code", true, |v| {
-            institutions.get(v).cloned().ok_or_else(|| format!("学校标识码 {v} 不存在 / no institution with code {v}"))
+            institutions
+                .get(v)
+                .cloned()
+                .ok_or_else(|| format!("学校标识码 {v} 不存在 / no institution with code {v}"))
         });
         if let Some((id, district, _)) = &school {
             if !actor.scope.contains_institution(*id, district) {
-                row.error("school_code", "学校不在您的管理范围内 / institution outside your scope");
+                row.error(
+                    "school_code",
+                    "学校不在您的管理范围内 / institution outside your scope",
+                );
             }
         }
         let role = row.parse("role", true, |v| StaffRole::parse(v).map_err(kind_error));
-        let subjects: Vec<String> = row.text("subjects").split([';', '；', ',']).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+        let subjects: Vec<String> = row
+            .text("subjects")
+            .split([';', '；', ','])
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
         let hire = row.parse("hire_date", true, parse_date);
         if let (Some(birth), Some(hire)) = (birth, hire) {
             if edu_model::china_time::age_on(birth, hire) < 16 {
-                row.error("hire_date", "入职时未满 16 周岁 / hired before the age of 16");
+                row.error(
+                    "hire_date",
+                    "入职时未满 16 周岁 / hired before the age of 16",
+                );
             }
         }
-        let special_post = row.parse("special_post", false, parse_bool).unwrap_or(false);
-        let status = row.parse("status", false, parse_staff_status).unwrap_or("active");
+        let special_post = row
+            .parse("special_post", false, parse_bool)
+            .unwrap_or(false);
+        let status = row
+            .parse("status", false, parse_staff_status)
+            .unwrap_or("active");
         let phone = row.parse("phone", false, parse_mobile);
         let cert_kind = row.text("certificate_kind").to_owned();
         let cert_no = row.text("certificate_no").to_owned();
         let cert_expires = row.parse("certificate_expires", false, parse_date);
         if cert_kind.is_empty() != cert_no.is_empty() {
-            row.error("certificate_no", "证书类型与证书编号须同时填写 / certificate kind and number go together");
+            row.error(
+                "certificate_no",
+                "证书类型与证书编号须同时填写 / certificate kind and number go together",
+            );
         }
         if !row.errors.is_empty() {
             return None;
         }
         let staff_no = staff_no?;
-        let phone_enc = match phone.as_deref().map(|p| self.keys.encrypt(p, "staff", "phone", &staff_no)).transpose() {
+        let phone_enc = match phone
+            .as_deref()
+            .map(|p| self.keys.encrypt(p, "staff", "phone", &staff_no))
+            .transpose()
+        {
             Ok(ct) => ct,
             Err(_) => {
                 row.error("phone", "加密失败 / encryption failed");
@@ -518,7 +730,12 @@ impl App {
         let certificates = if cert_kind.is_empty() {
             Vec::new()
         } else {
-            vec![CertificateWrite { kind: cert_kind, number: cert_no, issued_on: None, expires_on: cert_expires.map(|d| d.to_string()) }]
+            vec![CertificateWrite {
+                kind: cert_kind,
+                number: cert_no,
+                issued_on: None,
+                expires_on: cert_expires.map(|d| d.to_string()),
+            }]
         };
         Some(Prepared::Staff {
             write: StaffWrite {
@@ -543,11 +760,16 @@ impl App {
 fn prepare_population(actor: &Actor, row: &mut Row<'_>) -> Option<Prepared> {
     let district = row.parse("district", true, |v| {
         let code = AreaCode::parse(v).map_err(|e| e.to_string())?;
-        edu_model::area::daqing_district(code).map(|d| d.code).ok_or_else(|| format!("{v} 不是大庆市的区县 / not a Daqing district"))
+        edu_model::area::daqing_district(code)
+            .map(|d| d.code)
+            .ok_or_else(|| format!("{v} 不是大庆市的区县 / not a Daqing district"))
     });
     if let Some(district) = district {
         if !actor.scope.contains_district(&district.to_string()) {
-            row.error("district", "该区县不在您的管理范围内 / this district is outside your scope");
+            row.error(
+                "district",
+                "该区县不在您的管理范围内 / this district is outside your scope",
+            );
         }
     }
     let year = row.parse("year", true, |v| parse_int(v, 1990, 2100));

@@ -28,20 +28,26 @@ pub enum TableError {
     Empty,
     #[error("无法识别的文件格式：请使用 .csv 或 .xlsx / unrecognised format: use .csv or .xlsx")]
     UnknownFormat,
-    #[error("第 {line} 行：文件既不是 UTF-8 也不是 GBK 编码 / line {line}: the file is neither UTF-8 nor GBK")]
+    #[error(
+        "第 {line} 行：文件既不是 UTF-8 也不是 GBK 编码 / line {line}: the file is neither UTF-8 nor GBK"
+    )]
     Encoding { line: usize },
     #[error("第 {line} 行：CSV 格式错误：{reason} / line {line}: malformed CSV: {reason}")]
     Csv { line: usize, reason: String },
     #[error("xlsx 文件无法读取：{0} / cannot read the xlsx file: {0}")]
     Xlsx(String),
-    #[error("xlsx 文件解压后过大或条目过多（疑似压缩炸弹）/ xlsx expands too much or has too many entries")]
+    #[error(
+        "xlsx 文件解压后过大或条目过多（疑似压缩炸弹）/ xlsx expands too much or has too many entries"
+    )]
     ZipBomb,
 }
 
 /// Reads CSV (UTF-8 with or without BOM, or GBK/GB 18030) or .xlsx (first sheet), chosen by content.
 pub fn read_table(bytes: &[u8], file_name: &str) -> Result<Table, TableError> {
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(TableError::TooLarge { max: MAX_FILE_BYTES });
+        return Err(TableError::TooLarge {
+            max: MAX_FILE_BYTES,
+        });
     }
     let is_zip = bytes.starts_with(b"PK\x03\x04");
     let lower = file_name.to_ascii_lowercase();
@@ -90,7 +96,10 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 fn read_csv(bytes: &[u8]) -> Result<Table, TableError> {
     let (text, encoding) = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut headers: Option<Vec<String>> = None;
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -98,7 +107,10 @@ fn read_csv(bytes: &[u8]) -> Result<Table, TableError> {
             line: e.position().map(|p| p.line() as usize).unwrap_or(0),
             reason: e.to_string(),
         })?;
-        let line = record.position().map(|p| line_of(&text, p.byte() as usize)).unwrap_or(0);
+        let line = record
+            .position()
+            .map(|p| line_of(&text, p.byte() as usize))
+            .unwrap_or(0);
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
@@ -109,18 +121,25 @@ fn read_csv(bytes: &[u8]) -> Result<Table, TableError> {
         }
     }
     let headers = headers.ok_or(TableError::Empty)?;
-    Ok(Table { headers, rows, encoding })
+    Ok(Table {
+        headers,
+        rows,
+        encoding,
+    })
 }
 
 fn check_zip(bytes: &[u8]) -> Result<(), TableError> {
-    let archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| TableError::Xlsx(e.to_string()))?;
+    let archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| TableError::Xlsx(e.to_string()))?;
     if archive.len() > MAX_XLSX_ENTRIES {
         return Err(TableError::ZipBomb);
     }
     let mut total: u64 = 0;
     let mut archive = archive;
     for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|e| TableError::Xlsx(e.to_string()))?;
+        let entry = archive
+            .by_index_raw(i)
+            .map_err(|e| TableError::Xlsx(e.to_string()))?;
         total = total.saturating_add(entry.size());
         // A compression ratio above 1000:1 is not a spreadsheet.
         if entry.compressed_size() > 0 && entry.size() / entry.compressed_size().max(1) > 1_000 {
@@ -142,7 +161,13 @@ fn cell_text(cell: &Data) -> String {
         Data::Int(i) => i.to_string(),
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::Float(f) => f.to_string(),
-        Data::Bool(b) => if *b { "是".to_owned() } else { "否".to_owned() },
+        Data::Bool(b) => {
+            if *b {
+                "是".to_owned()
+            } else {
+                "否".to_owned()
+            }
+        }
         Data::DateTime(dt) => excel_serial_date(dt.as_f64()),
         Data::DateTimeIso(s) => s.chars().take(10).collect(),
         Data::DurationIso(s) => s.clone(),
@@ -164,8 +189,8 @@ fn excel_serial_date(serial: f64) -> String {
 
 fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
     check_zip(bytes)?;
-    let mut workbook: Xlsx<_> =
-        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e: calamine::XlsxError| TableError::Xlsx(e.to_string()))?;
+    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| TableError::Xlsx(e.to_string()))?;
     let range = workbook
         .worksheet_range_at(0)
         .ok_or(TableError::Empty)?
@@ -185,7 +210,11 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
         }
     }
     let headers = headers.ok_or(TableError::Empty)?;
-    Ok(Table { headers, rows, encoding: "xlsx" })
+    Ok(Table {
+        headers,
+        rows,
+        encoding: "xlsx",
+    })
 }
 
 #[cfg(test)]
@@ -210,7 +239,10 @@ mod tests {
     #[test]
     fn line_numbers_skip_blank_lines_but_count_them() {
         let table = read_table("a,b\n\n1,2\n3,4\n".as_bytes(), "x.csv").unwrap();
-        assert_eq!(table.rows.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(
+            table.rows.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
     }
 
     #[test]
@@ -225,8 +257,11 @@ mod tests {
         let mut buf = Vec::new();
         {
             let mut writer = zip::ZipWriter::new(Cursor::new(&mut buf));
-            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-            writer.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            writer
+                .start_file("xl/worksheets/sheet1.xml", options)
+                .unwrap();
             use std::io::Write;
             let zeros = vec![0u8; 1024 * 1024];
             for _ in 0..50 {
@@ -239,6 +274,9 @@ mod tests {
 
     #[test]
     fn binary_named_xlsx_is_refused() {
-        assert_eq!(read_table(b"not a zip", "x.xlsx"), Err(TableError::UnknownFormat));
+        assert_eq!(
+            read_table(b"not a zip", "x.xlsx"),
+            Err(TableError::UnknownFormat)
+        );
     }
 }

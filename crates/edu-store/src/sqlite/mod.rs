@@ -8,7 +8,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::error::StoreError;
 use crate::port::AuditSealer;
@@ -25,7 +27,11 @@ pub struct SqliteOptions {
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { readers: 4, busy_timeout: Duration::from_secs(10), create_if_missing: true }
+        SqliteOptions {
+            readers: 4,
+            busy_timeout: Duration::from_secs(10),
+            create_if_missing: true,
+        }
     }
 }
 
@@ -41,7 +47,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 impl SqliteStore {
     /// Opens (or creates) the database file and applies pending migrations.
-    pub async fn open(path: &Path, options: &SqliteOptions, sealer: Arc<dyn AuditSealer>) -> Result<SqliteStore, StoreError> {
+    pub async fn open(
+        path: &Path,
+        options: &SqliteOptions,
+        sealer: Arc<dyn AuditSealer>,
+    ) -> Result<SqliteStore, StoreError> {
         let connect = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(options.create_if_missing)
@@ -59,12 +69,18 @@ impl SqliteStore {
         // A named shared-cache memory database so the read and write pools see the same data.
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let url = format!("file:eduplan-mem-{}-{n}?mode=memory&cache=shared", std::process::id());
+        let url = format!(
+            "file:eduplan-mem-{}-{n}?mode=memory&cache=shared",
+            std::process::id()
+        );
         let connect = SqliteConnectOptions::from_str(&url)
             .map_err(|e| StoreError::Database(e.to_string()))?
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let options = SqliteOptions { readers: 2, ..SqliteOptions::default() };
+        let options = SqliteOptions {
+            readers: 2,
+            ..SqliteOptions::default()
+        };
         Self::connect(connect, &options, sealer).await
     }
 
@@ -88,13 +104,19 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(connect.read_only(false))
             .await?;
-        Ok(SqliteStore { read, write, sealer })
+        Ok(SqliteStore {
+            read,
+            write,
+            sealer,
+        })
     }
 
     /// Applied migration versions (for `eduplan migrate`).
     pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
         let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT version, description FROM _sqlx_migrations ORDER BY version").fetch_all(&self.read).await?;
+            sqlx::query_as("SELECT version, description FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&self.read)
+                .await?;
         Ok(rows)
     }
 

@@ -14,7 +14,9 @@ fn push_scope(builder: &mut QueryBuilder<Sqlite>, scope: &ScopeFilter) {
     match scope {
         ScopeFilter::All => {}
         ScopeFilter::District(code) => {
-            builder.push(" AND i.district_code = ").push_bind(code.clone());
+            builder
+                .push(" AND i.district_code = ")
+                .push_bind(code.clone());
         }
         ScopeFilter::Institution(id) => {
             builder.push(" AND i.id = ").push_bind(*id);
@@ -43,11 +45,23 @@ fn like_contains(text: &str) -> String {
 impl Store for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         let tx = self.write.begin().await?;
-        Ok(Box::new(SqliteTx { tx, sealer: self.sealer.clone() }))
+        Ok(Box::new(SqliteTx {
+            tx,
+            sealer: self.sealer.clone(),
+        }))
+    }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await;
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM app_meta WHERE key = $1").bind(key).fetch_optional(&self.read).await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM app_meta WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
     async fn org_units(&self) -> Result<Vec<OrgUnitRecord>, StoreError> {
@@ -56,7 +70,10 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn district_counts(&self, scope: &ScopeFilter) -> Result<Vec<DistrictCounts>, StoreError> {
+    async fn district_counts(
+        &self,
+        scope: &ScopeFilter,
+    ) -> Result<Vec<DistrictCounts>, StoreError> {
         let mut b = QueryBuilder::new(
             "SELECT i.district_code AS district_code, COUNT(*) AS institutions, \
              COALESCE(SUM(p.n), 0) AS pupils, COALESCE(SUM(s.n), 0) AS staff \
@@ -81,7 +98,8 @@ impl Store for SqliteStore {
         fn filters(b: &mut QueryBuilder<Sqlite>, scope: &ScopeFilter, query: &InstitutionQuery) {
             push_scope(b, scope);
             if let Some(district) = &query.district {
-                b.push(" AND i.district_code = ").push_bind(district.clone());
+                b.push(" AND i.district_code = ")
+                    .push_bind(district.clone());
             }
             if let Some(kind) = &query.kind {
                 b.push(" AND i.kind = ").push_bind(kind.clone());
@@ -111,7 +129,11 @@ impl Store for SqliteStore {
         Ok(Paged { items, total })
     }
 
-    async fn institution_by_code(&self, scope: &ScopeFilter, code: &str) -> Result<Option<InstitutionRecord>, StoreError> {
+    async fn institution_by_code(
+        &self,
+        scope: &ScopeFilter,
+        code: &str,
+    ) -> Result<Option<InstitutionRecord>, StoreError> {
         let mut b = QueryBuilder::new(
             "SELECT i.id, i.code, i.name, i.district_code, i.kind, i.ownership, i.inclusive, i.area, i.authority, \
              i.status, i.address, i.phone, i.capacity FROM institutions i WHERE i.code = ",
@@ -121,11 +143,20 @@ impl Store for SqliteStore {
         Ok(b.build_query_as().fetch_optional(&self.read).await?)
     }
 
-    async fn institution_ids_kinds(&self) -> Result<Vec<(String, i64, String, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT code, id, district_code, kind FROM institutions").fetch_all(&self.read).await?)
+    async fn institution_ids_kinds(
+        &self,
+    ) -> Result<Vec<(String, i64, String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT code, id, district_code, kind FROM institutions")
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 
-    async fn institution_history(&self, institution_id: i64) -> Result<Vec<InstitutionHistoryRecord>, StoreError> {
+    async fn institution_history(
+        &self,
+        institution_id: i64,
+    ) -> Result<Vec<InstitutionHistoryRecord>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT ownership, inclusive, status, valid_from, valid_to, note FROM institution_history \
              WHERE institution_id = $1 ORDER BY valid_from, id",
@@ -135,7 +166,10 @@ impl Store for SqliteStore {
         .await?)
     }
 
-    async fn institution_groups(&self, institution_id: i64) -> Result<Vec<GroupMembership>, StoreError> {
+    async fn institution_groups(
+        &self,
+        institution_id: i64,
+    ) -> Result<Vec<GroupMembership>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT g.kind, g.name FROM org_group_members m JOIN org_groups g ON g.id = m.group_id \
              WHERE m.institution_id = $1 ORDER BY g.kind, g.name",
@@ -165,13 +199,23 @@ impl Store for SqliteStore {
         .await?)
     }
 
-    async fn pupils(&self, scope: &ScopeFilter, query: &PupilQuery, page: PageRequest) -> Result<Paged<PupilListItem>, StoreError> {
+    async fn pupils(
+        &self,
+        scope: &ScopeFilter,
+        query: &PupilQuery,
+        page: PageRequest,
+    ) -> Result<Paged<PupilListItem>, StoreError> {
         fn filters(b: &mut QueryBuilder<Sqlite>, scope: &ScopeFilter, query: &PupilQuery) {
             push_scope(b, scope);
             if let Some(id) = query.institution_id {
                 b.push(" AND p.institution_id = ").push_bind(id);
             }
-            b.push(" AND p.status = ").push_bind(query.status.clone().unwrap_or_else(|| "enrolled".to_owned()));
+            b.push(" AND p.status = ").push_bind(
+                query
+                    .status
+                    .clone()
+                    .unwrap_or_else(|| "enrolled".to_owned()),
+            );
             if let Some(grade) = query.grade {
                 b.push(" AND p.grade = ").push_bind(grade);
             }
@@ -179,13 +223,17 @@ impl Store for SqliteStore {
                 b.push(" AND p.class_id = ").push_bind(class_id);
             }
             if let Some(name) = query.name_prefix.as_deref().filter(|s| !s.is_empty()) {
-                b.push(" AND p.name LIKE ").push_bind(like_prefix(name)).push(" ESCAPE '\\'");
+                b.push(" AND p.name LIKE ")
+                    .push_bind(like_prefix(name))
+                    .push(" ESCAPE '\\'");
             }
             if let Some(index) = &query.pupil_no_index {
                 b.push(" AND p.pupil_no_index = ").push_bind(index.clone());
             }
         }
-        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM pupils p JOIN institutions i ON i.id = p.institution_id WHERE 1 = 1");
+        let mut count = QueryBuilder::new(
+            "SELECT COUNT(*) FROM pupils p JOIN institutions i ON i.id = p.institution_id WHERE 1 = 1",
+        );
         filters(&mut count, scope, query);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         let mut b = QueryBuilder::new(
@@ -210,9 +258,13 @@ impl Store for SqliteStore {
         Ok(b.build_query_as().fetch_optional(&self.read).await?)
     }
 
-    async fn pupil_by_index(&self, pupil_no_index: &str) -> Result<Option<PupilRecord>, StoreError> {
+    async fn pupil_by_index(
+        &self,
+        pupil_no_index: &str,
+    ) -> Result<Option<PupilRecord>, StoreError> {
         let mut b = QueryBuilder::new(PUPIL_SELECT);
-        b.push(" WHERE p.pupil_no_index = ").push_bind(pupil_no_index.to_owned());
+        b.push(" WHERE p.pupil_no_index = ")
+            .push_bind(pupil_no_index.to_owned());
         Ok(b.build_query_as().fetch_optional(&self.read).await?)
     }
 
@@ -227,7 +279,12 @@ impl Store for SqliteStore {
         .await?)
     }
 
-    async fn staff(&self, scope: &ScopeFilter, query: &StaffQuery, page: PageRequest) -> Result<Paged<StaffListItem>, StoreError> {
+    async fn staff(
+        &self,
+        scope: &ScopeFilter,
+        query: &StaffQuery,
+        page: PageRequest,
+    ) -> Result<Paged<StaffListItem>, StoreError> {
         fn filters(b: &mut QueryBuilder<Sqlite>, scope: &ScopeFilter, query: &StaffQuery) {
             push_scope(b, scope);
             if let Some(id) = query.institution_id {
@@ -237,10 +294,14 @@ impl Store for SqliteStore {
                 b.push(" AND s.role = ").push_bind(role.clone());
             }
             if let Some(name) = query.name_prefix.as_deref().filter(|s| !s.is_empty()) {
-                b.push(" AND s.name LIKE ").push_bind(like_prefix(name)).push(" ESCAPE '\\'");
+                b.push(" AND s.name LIKE ")
+                    .push_bind(like_prefix(name))
+                    .push(" ESCAPE '\\'");
             }
         }
-        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM staff s JOIN institutions i ON i.id = s.institution_id WHERE s.status = 'active'");
+        let mut count = QueryBuilder::new(
+            "SELECT COUNT(*) FROM staff s JOIN institutions i ON i.id = s.institution_id WHERE s.status = 'active'",
+        );
         filters(&mut count, scope, query);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         let mut b = QueryBuilder::new(STAFF_SELECT);
@@ -256,20 +317,62 @@ impl Store for SqliteStore {
 
     async fn staff_by_no(&self, staff_no: &str) -> Result<Option<StaffListItem>, StoreError> {
         let mut b = QueryBuilder::new(STAFF_SELECT);
-        b.push(" WHERE s.staff_no = ").push_bind(staff_no.to_owned());
+        b.push(" WHERE s.staff_no = ")
+            .push_bind(staff_no.to_owned());
         Ok(b.build_query_as().fetch_optional(&self.read).await?)
     }
 
     async fn staff_phone_enc(&self, staff_no: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let phone: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT phone_enc FROM staff WHERE staff_no = $1")
-            .bind(staff_no)
-            .fetch_optional(&self.read)
-            .await?;
+        let phone: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT phone_enc FROM staff WHERE staff_no = $1")
+                .bind(staff_no)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(phone.flatten())
     }
 
-    async fn population(&self, scope: &ScopeFilter, year: Option<i64>) -> Result<Vec<PopulationRecord>, StoreError> {
-        let mut b = QueryBuilder::new("SELECT district_code, year, age, basis, count FROM population WHERE 1 = 1");
+    async fn guard_summary(
+        &self,
+        scope: &ScopeFilter,
+        today: &str,
+        soon: &str,
+    ) -> Result<GuardSummary, StoreError> {
+        let mut b = QueryBuilder::new(
+            "SELECT COUNT(*) AS guards, \
+             COALESCE(SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM staff_certificates c WHERE c.staff_id = s.id \
+               AND (c.expires_on IS NULL OR c.expires_on >= ",
+        );
+        b.push_bind(today.to_owned());
+        b.push(")) THEN 1 ELSE 0 END), 0) AS uncertified, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM staff_certificates c WHERE c.staff_id = s.id AND c.expires_on >= ");
+        b.push_bind(today.to_owned());
+        b.push(" AND c.expires_on < ");
+        b.push_bind(soon.to_owned());
+        b.push(")) THEN 1 ELSE 0 END), 0) AS expiring, 0 AS campuses_without_certified \
+             FROM staff s JOIN institutions i ON i.id = s.institution_id WHERE s.status = 'active' AND s.role = 'security_guard'");
+        push_scope(&mut b, scope);
+        let mut summary: GuardSummary = b.build_query_as().fetch_one(&self.read).await?;
+        let mut c = QueryBuilder::new(
+            "SELECT COUNT(*) FROM institutions i WHERE i.status = 'open' \
+             AND i.kind IN ('kindergarten', 'primary', 'junior', 'senior', 'nine_year', 'twelve_year', 'vocational', 'special') \
+             AND NOT EXISTS (SELECT 1 FROM staff s JOIN staff_certificates c ON c.staff_id = s.id \
+               WHERE s.institution_id = i.id AND s.status = 'active' AND s.role = 'security_guard' \
+               AND (c.expires_on IS NULL OR c.expires_on >= ",
+        );
+        c.push_bind(today.to_owned());
+        c.push("))");
+        push_scope(&mut c, scope);
+        summary.campuses_without_certified = c.build_query_scalar().fetch_one(&self.read).await?;
+        Ok(summary)
+    }
+
+    async fn population(
+        &self,
+        scope: &ScopeFilter,
+        year: Option<i64>,
+    ) -> Result<Vec<PopulationRecord>, StoreError> {
+        let mut b = QueryBuilder::new(
+            "SELECT district_code, year, age, basis, count FROM population WHERE 1 = 1",
+        );
         match scope {
             ScopeFilter::All => {}
             ScopeFilter::District(code) => {
@@ -288,20 +391,34 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!("{USER_SELECT} WHERE username = $1"))).bind(username).fetch_optional(&self.read).await?)
+        Ok(
+            sqlx::query_as(AssertSqlSafe(format!("{USER_SELECT} WHERE username = $1")))
+                .bind(username)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!("{USER_SELECT} WHERE id = $1"))).bind(id).fetch_optional(&self.read).await?)
+        Ok(
+            sqlx::query_as(AssertSqlSafe(format!("{USER_SELECT} WHERE id = $1")))
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
     async fn users(&self, page: PageRequest) -> Result<Paged<UserRecord>, StoreError> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.read).await?;
-        let items = sqlx::query_as(AssertSqlSafe(format!("{USER_SELECT} ORDER BY id LIMIT $1 OFFSET $2")))
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(&self.read)
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.read)
             .await?;
+        let items = sqlx::query_as(AssertSqlSafe(format!(
+            "{USER_SELECT} ORDER BY id LIMIT $1 OFFSET $2"
+        )))
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.read)
+        .await?;
         Ok(Paged { items, total })
     }
 
@@ -316,37 +433,50 @@ impl Store for SqliteStore {
     }
 
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!("{SESSION_SELECT} WHERE token_hash = $1")))
-            .bind(token_hash)
-            .fetch_optional(&self.read)
-            .await?)
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{SESSION_SELECT} WHERE token_hash = $1"
+        )))
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await?)
     }
 
     async fn sessions_of(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!("{SESSION_SELECT} WHERE user_id = $1 ORDER BY created_at")))
-            .bind(user_id)
-            .fetch_all(&self.read)
-            .await?)
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{SESSION_SELECT} WHERE user_id = $1 ORDER BY created_at"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     async fn audit_rows(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!("{AUDIT_SELECT} WHERE seq > $1 ORDER BY seq LIMIT $2")))
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await?)
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{AUDIT_SELECT} WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
     }
 
-    async fn audit_search(&self, query: &AuditQuery, page: PageRequest) -> Result<Paged<AuditRow>, StoreError> {
+    async fn audit_search(
+        &self,
+        query: &AuditQuery,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRow>, StoreError> {
         fn filters(b: &mut QueryBuilder<Sqlite>, query: &AuditQuery) {
             if let Some(actor) = query.actor.as_deref().filter(|s| !s.is_empty()) {
                 b.push(" AND actor = ").push_bind(actor.to_owned());
             }
             if let Some(action) = query.action.as_deref().filter(|s| !s.is_empty()) {
-                b.push(" AND action LIKE ").push_bind(like_prefix(action)).push(" ESCAPE '\\'");
+                b.push(" AND action LIKE ")
+                    .push_bind(like_prefix(action))
+                    .push(" ESCAPE '\\'");
             }
             if let Some(object_type) = query.object_type.as_deref().filter(|s| !s.is_empty()) {
-                b.push(" AND object_type = ").push_bind(object_type.to_owned());
+                b.push(" AND object_type = ")
+                    .push_bind(object_type.to_owned());
             }
             if let Some(from) = query.from_ms {
                 b.push(" AND at_ms >= ").push_bind(from);
@@ -360,7 +490,10 @@ impl Store for SqliteStore {
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         let mut b = QueryBuilder::new(format!("{AUDIT_SELECT} WHERE 1 = 1"));
         filters(&mut b, query);
-        b.push(" ORDER BY seq DESC LIMIT ").push_bind(page.limit).push(" OFFSET ").push_bind(page.offset);
+        b.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(page.limit)
+            .push(" OFFSET ")
+            .push_bind(page.offset);
         let items = b.build_query_as().fetch_all(&self.read).await?;
         Ok(Paged { items, total })
     }
@@ -379,8 +512,7 @@ const STAFF_SELECT: &str = "SELECT s.id, s.staff_no, s.name, s.sex, s.birth_date
 const USER_SELECT: &str = "SELECT id, username, display_name, role, scope_code, password_hash, must_change_password, \
     password_changed_at, disabled, failed_logins, first_failed_at, locked_until, last_login_at, expires_at, created_at FROM users";
 
-const SESSION_SELECT: &str =
-    "SELECT token_hash, user_id, kind, csrf_token, created_at, last_seen_at, ip, user_agent FROM sessions";
+const SESSION_SELECT: &str = "SELECT token_hash, user_id, kind, csrf_token, created_at, last_seen_at, ip, user_agent FROM sessions";
 
 pub(crate) const AUDIT_SELECT: &str = "SELECT seq, at_ms, tz, actor_id, actor, role, scope, ip, user_agent, action, \
     object_type, object_id, result, reason, request_id, prev_hash, hash FROM audit_log";

@@ -67,7 +67,12 @@ struct StaffState {
 }
 
 impl SqliteTx {
-    async fn ensure_group(&mut self, kind: &str, name: &str, district: &str) -> Result<i64, StoreError> {
+    async fn ensure_group(
+        &mut self,
+        kind: &str,
+        name: &str,
+        district: &str,
+    ) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO org_groups (kind, name, district_code) VALUES ($1, $2, $3) \
              ON CONFLICT (kind, name) DO UPDATE SET name = excluded.name RETURNING id",
@@ -81,7 +86,13 @@ impl SqliteTx {
     }
 
     /// Makes the institution's membership of `kind` exactly `name` (or none); returns whether anything changed.
-    async fn set_group(&mut self, institution_id: i64, kind: &str, name: Option<&str>, district: &str) -> Result<bool, StoreError> {
+    async fn set_group(
+        &mut self,
+        institution_id: i64,
+        kind: &str,
+        name: Option<&str>,
+        district: &str,
+    ) -> Result<bool, StoreError> {
         let current: Option<String> = sqlx::query_scalar(
             "SELECT g.name FROM org_group_members m JOIN org_groups g ON g.id = m.group_id \
              WHERE m.institution_id = $1 AND g.kind = $2",
@@ -114,15 +125,25 @@ impl SqliteTx {
     }
 
     /// Makes the open tags of an institution exactly `tags`; closes removed ones at `on`.
-    async fn set_tags(&mut self, institution_id: i64, tags: &[String], on: &str) -> Result<bool, StoreError> {
-        let mut current: Vec<String> =
-            sqlx::query_scalar("SELECT tag FROM institution_tags WHERE institution_id = $1 AND valid_to IS NULL")
-                .bind(institution_id)
-                .fetch_all(&mut *self.tx)
-                .await?;
+    async fn set_tags(
+        &mut self,
+        institution_id: i64,
+        tags: &[String],
+        on: &str,
+    ) -> Result<bool, StoreError> {
+        let mut current: Vec<String> = sqlx::query_scalar(
+            "SELECT tag FROM institution_tags WHERE institution_id = $1 AND valid_to IS NULL",
+        )
+        .bind(institution_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
         current.sort();
         current.dedup();
-        let mut wanted: Vec<String> = tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+        let mut wanted: Vec<String> = tags
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
         wanted.sort();
         wanted.dedup();
         if current == wanted {
@@ -150,7 +171,12 @@ impl SqliteTx {
         Ok(true)
     }
 
-    async fn open_pupil_interval(&mut self, pupil_id: i64, pupil: &PupilWrite, reason: &str) -> Result<(), StoreError> {
+    async fn open_pupil_interval(
+        &mut self,
+        pupil_id: i64,
+        pupil: &PupilWrite,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE pupil_history SET valid_to = $1 WHERE pupil_id = $2 AND valid_to IS NULL AND valid_from < $1",
         )
@@ -179,7 +205,11 @@ impl SqliteTx {
         Ok(())
     }
 
-    async fn replace_certificates(&mut self, staff_id: i64, certificates: &[CertificateWrite]) -> Result<bool, StoreError> {
+    async fn replace_certificates(
+        &mut self,
+        staff_id: i64,
+        certificates: &[CertificateWrite],
+    ) -> Result<bool, StoreError> {
         let mut current: Vec<CertificateWrite> = sqlx::query_as(
             "SELECT kind, number, issued_on, expires_on FROM staff_certificates WHERE staff_id = $1 ORDER BY kind",
         )
@@ -192,7 +222,10 @@ impl SqliteTx {
         if current == wanted {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM staff_certificates WHERE staff_id = $1").bind(staff_id).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM staff_certificates WHERE staff_id = $1")
+            .bind(staff_id)
+            .execute(&mut *self.tx)
+            .await?;
         for c in &wanted {
             sqlx::query(
                 "INSERT INTO staff_certificates (staff_id, kind, number, issued_on, expires_on) VALUES ($1, $2, $3, $4, $5)",
@@ -226,14 +259,18 @@ impl StoreTx for SqliteTx {
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64, StoreError> {
-        let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *self.tx)
+                .await?;
         let (seq, prev_hash) = match head {
             Some((seq, hash)) => (seq + 1, hash),
             None => (1, GENESIS_HASH.to_owned()),
         };
-        let hash = self.sealer.seal(&prev_hash, seq, entry).map_err(StoreError::Audit)?;
+        let hash = self
+            .sealer
+            .seal(&prev_hash, seq, entry)
+            .map_err(StoreError::Audit)?;
         sqlx::query(
             "INSERT INTO audit_log (seq, at_ms, tz, actor_id, actor, role, scope, ip, user_agent, action, object_type, \
              object_id, result, reason, request_id, prev_hash, hash) \
@@ -279,7 +316,11 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
-    async fn upsert_institution(&mut self, w: &InstitutionWrite, now_ms: i64) -> Result<Upserted, StoreError> {
+    async fn upsert_institution(
+        &mut self,
+        w: &InstitutionWrite,
+        now_ms: i64,
+    ) -> Result<Upserted, StoreError> {
         let existing: Option<InstitutionState> = sqlx::query_as(
             "SELECT id, name, district_code, kind, ownership, inclusive, area, authority, status, address, phone, capacity \
              FROM institutions WHERE code = $1",
@@ -323,7 +364,9 @@ impl StoreTx for SqliteTx {
                 (id, true, true)
             }
             Some(s) => {
-                let status_changed = s.ownership != w.ownership || s.inclusive != w.inclusive || s.status != w.status;
+                let status_changed = s.ownership != w.ownership
+                    || s.inclusive != w.inclusive
+                    || s.status != w.status;
                 let changed = status_changed
                     || s.name != w.name
                     || s.district_code != w.district_code
@@ -356,14 +399,35 @@ impl StoreTx for SqliteTx {
                     .await?;
                 }
                 if status_changed {
-                    self.change_institution_status(s.id, &w.ownership, w.inclusive, &w.status, &w.valid_from, "import")
-                        .await?;
+                    self.change_institution_status(
+                        s.id,
+                        &w.ownership,
+                        w.inclusive,
+                        &w.status,
+                        &w.valid_from,
+                        "import",
+                    )
+                    .await?;
                 }
                 (s.id, changed, false)
             }
         };
-        let group_changed = self.set_group(id, "education_group", w.education_group.as_deref(), &w.district_code).await?;
-        let alliance_changed = self.set_group(id, "rural_alliance", w.rural_alliance.as_deref(), &w.district_code).await?;
+        let group_changed = self
+            .set_group(
+                id,
+                "education_group",
+                w.education_group.as_deref(),
+                &w.district_code,
+            )
+            .await?;
+        let alliance_changed = self
+            .set_group(
+                id,
+                "rural_alliance",
+                w.rural_alliance.as_deref(),
+                &w.district_code,
+            )
+            .await?;
         let tags_changed = self.set_tags(id, &w.tags, &w.valid_from).await?;
         Ok(if inserted {
             Upserted::Inserted(id)
@@ -407,17 +471,24 @@ impl StoreTx for SqliteTx {
         .bind(note)
         .execute(&mut *self.tx)
         .await?;
-        sqlx::query("UPDATE institutions SET ownership = $2, inclusive = $3, status = $4 WHERE id = $1")
-            .bind(institution_id)
-            .bind(ownership)
-            .bind(inclusive)
-            .bind(status)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE institutions SET ownership = $2, inclusive = $3, status = $4 WHERE id = $1",
+        )
+        .bind(institution_id)
+        .bind(ownership)
+        .bind(inclusive)
+        .bind(status)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
-    async fn ensure_class(&mut self, institution_id: i64, grade: i64, name: &str) -> Result<i64, StoreError> {
+    async fn ensure_class(
+        &mut self,
+        institution_id: i64,
+        grade: i64,
+        name: &str,
+    ) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO classes (institution_id, grade, name) VALUES ($1, $2, $3) \
              ON CONFLICT (institution_id, grade, name) DO UPDATE SET name = excluded.name RETURNING id",
@@ -430,7 +501,13 @@ impl StoreTx for SqliteTx {
         Ok(id)
     }
 
-    async fn upsert_room(&mut self, institution_id: i64, name: &str, kind: &str, capacity: i64) -> Result<i64, StoreError> {
+    async fn upsert_room(
+        &mut self,
+        institution_id: i64,
+        name: &str,
+        kind: &str,
+        capacity: i64,
+    ) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO rooms (institution_id, name, kind, capacity) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (institution_id, name) DO UPDATE SET kind = excluded.kind, capacity = excluded.capacity RETURNING id",
@@ -444,7 +521,12 @@ impl StoreTx for SqliteTx {
         Ok(id)
     }
 
-    async fn upsert_pupil(&mut self, p: &PupilWrite, same_sensitive: bool, now_ms: i64) -> Result<Upserted, StoreError> {
+    async fn upsert_pupil(
+        &mut self,
+        p: &PupilWrite,
+        same_sensitive: bool,
+        now_ms: i64,
+    ) -> Result<Upserted, StoreError> {
         let existing: Option<PupilState> = sqlx::query_as(
             "SELECT id, name, sex, birth_date, institution_id, grade, class_id, status, enrolled_on, special_needs, boarder, \
              pupil_no_masked FROM pupils WHERE pupil_no_index = $1",
@@ -481,7 +563,9 @@ impl StoreTx for SqliteTx {
                 Ok(Upserted::Inserted(id))
             }
             Some(s) => {
-                let placement_changed = s.status != p.status || s.institution_id != p.institution_id || s.grade != p.grade;
+                let placement_changed = s.status != p.status
+                    || s.institution_id != p.institution_id
+                    || s.grade != p.grade;
                 let changed = placement_changed
                     || !same_sensitive
                     || s.name != p.name
@@ -530,7 +614,12 @@ impl StoreTx for SqliteTx {
         }
     }
 
-    async fn upsert_staff(&mut self, w: &StaffWrite, same_sensitive: bool, now_ms: i64) -> Result<Upserted, StoreError> {
+    async fn upsert_staff(
+        &mut self,
+        w: &StaffWrite,
+        same_sensitive: bool,
+        now_ms: i64,
+    ) -> Result<Upserted, StoreError> {
         let existing: Option<StaffState> = sqlx::query_as(
             "SELECT id, name, sex, birth_date, institution_id, role, subjects, hire_date, special_post, status \
              FROM staff WHERE staff_no = $1",
@@ -600,7 +689,11 @@ impl StoreTx for SqliteTx {
                     }
                 }
                 let certificates_changed = self.replace_certificates(s.id, &w.certificates).await?;
-                Ok(if changed || certificates_changed { Upserted::Updated(s.id) } else { Upserted::Unchanged(s.id) })
+                Ok(if changed || certificates_changed {
+                    Upserted::Updated(s.id)
+                } else {
+                    Upserted::Unchanged(s.id)
+                })
             }
         }
     }
@@ -629,11 +722,21 @@ impl StoreTx for SqliteTx {
         .bind(row.count)
         .execute(&mut *self.tx)
         .await?;
-        Ok(if existing.is_some() { Upserted::Updated(0) } else { Upserted::Inserted(0) })
+        Ok(if existing.is_some() {
+            Upserted::Updated(0)
+        } else {
+            Upserted::Inserted(0)
+        })
     }
 
-    async fn insert_pupils_bulk(&mut self, pupils: &[PupilWrite], now_ms: i64) -> Result<(), StoreError> {
-        let max_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM pupils").fetch_one(&mut *self.tx).await?;
+    async fn insert_pupils_bulk(
+        &mut self,
+        pupils: &[PupilWrite],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let max_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM pupils")
+            .fetch_one(&mut *self.tx)
+            .await?;
         for (chunk_index, chunk) in pupils.chunks(BULK_ROWS).enumerate() {
             let first_id = max_id + 1 + (chunk_index * BULK_ROWS) as i64;
             let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -678,8 +781,14 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
-    async fn insert_staff_bulk(&mut self, staff: &[StaffWrite], now_ms: i64) -> Result<(), StoreError> {
-        let max_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM staff").fetch_one(&mut *self.tx).await?;
+    async fn insert_staff_bulk(
+        &mut self,
+        staff: &[StaffWrite],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let max_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM staff")
+            .fetch_one(&mut *self.tx)
+            .await?;
         for (chunk_index, chunk) in staff.chunks(BULK_ROWS).enumerate() {
             let first_id = max_id + 1 + (chunk_index * BULK_ROWS) as i64;
             let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -709,8 +818,9 @@ impl StoreTx for SqliteTx {
                 .flat_map(|(i, s)| s.certificates.iter().map(move |c| (first_id + i as i64, c)))
                 .collect();
             for part in certificates.chunks(BULK_ROWS) {
-                let mut c: QueryBuilder<Sqlite> =
-                    QueryBuilder::new("INSERT INTO staff_certificates (staff_id, kind, number, issued_on, expires_on) ");
+                let mut c: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "INSERT INTO staff_certificates (staff_id, kind, number, issued_on, expires_on) ",
+                );
                 c.push_values(part, |mut row, (staff_id, cert)| {
                     row.push_bind(*staff_id)
                         .push_bind(&cert.kind)
@@ -739,16 +849,24 @@ impl StoreTx for SqliteTx {
         .bind(user.expires_at)
         .fetch_one(&mut *self.tx)
         .await?;
-        sqlx::query("INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(&user.password_hash)
-            .bind(now_ms)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(&user.password_hash)
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(id)
     }
 
-    async fn set_password(&mut self, user_id: i64, hash: &str, must_change: bool, now_ms: i64) -> Result<(), StoreError> {
+    async fn set_password(
+        &mut self,
+        user_id: i64,
+        hash: &str,
+        must_change: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let updated = sqlx::query(
             "UPDATE users SET password_hash = $2, must_change_password = $3, password_changed_at = $4, failed_logins = 0, \
              first_failed_at = NULL, locked_until = NULL WHERE id = $1",
@@ -762,21 +880,25 @@ impl StoreTx for SqliteTx {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)")
-            .bind(user_id)
-            .bind(hash)
-            .bind(now_ms)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(now_ms)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
     async fn set_user_disabled(&mut self, user_id: i64, disabled: bool) -> Result<(), StoreError> {
-        let updated = sqlx::query("UPDATE users SET disabled = $2, failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(user_id)
-            .bind(disabled)
-            .execute(&mut *self.tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE users SET disabled = $2, failed_logins = 0, locked_until = NULL WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(disabled)
+        .execute(&mut *self.tx)
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -839,11 +961,18 @@ impl StoreTx for SqliteTx {
     }
 
     async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
-    async fn delete_sessions_of(&mut self, user_id: i64, keep: Option<&str>) -> Result<u64, StoreError> {
+    async fn delete_sessions_of(
+        &mut self,
+        user_id: i64,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
         let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
             .bind(user_id)
             .bind(keep.unwrap_or(""))

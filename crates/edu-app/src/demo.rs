@@ -1,1 +1,0 @@
-//! The demo city (in progress).
