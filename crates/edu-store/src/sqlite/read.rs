@@ -347,7 +347,7 @@ impl Store for SqliteStore {
         b.push_bind(today.to_owned());
         b.push(" AND c.expires_on < ");
         b.push_bind(soon.to_owned());
-        b.push(")) THEN 1 ELSE 0 END), 0) AS expiring, 0 AS campuses_without_certified \
+        b.push(") THEN 1 ELSE 0 END), 0) AS expiring, 0 AS campuses_without_certified \
              FROM staff s JOIN institutions i ON i.id = s.institution_id WHERE s.status = 'active' AND s.role = 'security_guard'");
         push_scope(&mut b, scope);
         let mut summary: GuardSummary = b.build_query_as().fetch_one(&self.read).await?;
