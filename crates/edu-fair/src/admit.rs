@@ -62,6 +62,11 @@ pub struct Applicant {
 pub struct AdmissionProblem {
     schools: Vec<School>,
     applicants: Vec<Applicant>,
+    /// Applicant `a`'s choices, resolved to school indices with their tiers, are at
+    /// `choice_start[a]..choice_start[a + 1]` of `choice_school` and `choice_tier`.
+    choice_start: Vec<u32>,
+    choice_school: Vec<u32>,
+    choice_tier: Vec<i64>,
 }
 
 /// The result: every applicant (sorted by id) with a school code or `None`.
@@ -233,28 +238,51 @@ impl AdmissionProblem {
                 );
             }
         }
+        let index_of = |code: &str| {
+            schools
+                .binary_search_by(|school| school.code.as_str().cmp(code))
+                .ok()
+                .map(|i| i as u32)
+        };
+        let mut choice_start = Vec::with_capacity(applicants.len() + 1);
+        let mut choice_school = Vec::new();
+        let mut choice_tier = Vec::new();
+        choice_start.push(0u32);
         for applicant in &applicants {
-            let unknown = applicant
-                .choices
-                .iter()
-                .chain(applicant.priorities.iter().map(|(code, _)| code))
-                .filter(|code| {
-                    schools
-                        .binary_search_by(|school| school.code.as_str().cmp(code))
-                        .is_err()
-                });
-            for code in unknown {
-                errors.push(
-                    APPLICANTS_FILE,
-                    0,
-                    "choices",
-                    format!("{}: unknown school code {code:?}", applicant.id),
-                );
+            let first = choice_school.len();
+            for code in &applicant.choices {
+                let Some(school) = index_of(code) else {
+                    let reason = format!("{}: unknown school code {code:?}", applicant.id);
+                    errors.push(APPLICANTS_FILE, 0, "choices", reason);
+                    continue;
+                };
+                if choice_school[first..].contains(&school) {
+                    let reason = format!("{}: school {code:?} listed twice", applicant.id);
+                    errors.push(APPLICANTS_FILE, 0, "choices", reason);
+                    continue;
+                }
+                let tier = applicant
+                    .priorities
+                    .iter()
+                    .find(|(c, _)| c == code)
+                    .map_or(0, |p| p.1);
+                choice_school.push(school);
+                choice_tier.push(tier);
             }
+            for (code, _) in &applicant.priorities {
+                if index_of(code).is_none() {
+                    let reason = format!("{}: unknown school code {code:?}", applicant.id);
+                    errors.push(APPLICANTS_FILE, 0, "priorities", reason);
+                }
+            }
+            choice_start.push(choice_school.len() as u32);
         }
         errors.into_result(AdmissionProblem {
             schools,
             applicants,
+            choice_start,
+            choice_school,
+            choice_tier,
         })
     }
 
@@ -289,6 +317,7 @@ impl AdmissionProblem {
         for (rank, &a) in order.iter().enumerate() {
             position[a as usize] = rank as u32;
         }
+        // Distinct tiers, highest first: a tier's rank is its index.
         let mut tiers: Vec<i64> = self
             .applicants
             .iter()
@@ -297,30 +326,23 @@ impl AdmissionProblem {
         tiers.push(0);
         tiers.sort_unstable_by(|a, b| b.cmp(a));
         tiers.dedup();
-        let school_index = |code: &str| {
-            self.schools
-                .binary_search_by(|school| school.code.as_str().cmp(code))
-                .map(|i| i as u32)
-                .unwrap_or(0)
-        };
-        let mut choice_start = Vec::with_capacity(n + 1);
-        let mut choices = Vec::new();
-        let mut ranks = Vec::new();
-        choice_start.push(0u32);
-        for (a, applicant) in self.applicants.iter().enumerate() {
-            for code in &applicant.choices {
-                let tier = applicant
-                    .priorities
-                    .iter()
-                    .find(|(c, _)| c == code)
-                    .map(|p| p.1)
-                    .unwrap_or(0);
-                let tier_rank = tiers.binary_search_by(|probe| tier.cmp(probe)).unwrap_or(0) as u64;
-                choices.push(school_index(code));
+        let mut ranks = Vec::with_capacity(self.choice_school.len());
+        for a in 0..n {
+            let (start, end) = (
+                self.choice_start[a] as usize,
+                self.choice_start[a + 1] as usize,
+            );
+            for &tier in &self.choice_tier[start..end] {
+                let tier_rank = if tiers.len() == 1 {
+                    0
+                } else {
+                    tiers.binary_search_by(|probe| tier.cmp(probe)).unwrap_or(0) as u64
+                };
                 ranks.push((tier_rank << 32) | u64::from(position[a]));
             }
-            choice_start.push(choices.len() as u32);
         }
+        let choice_start = self.choice_start.clone();
+        let choices = self.choice_school.clone();
         IndexedAdmission {
             capacities: self.schools.iter().map(|s| s.capacity).collect(),
             choice_start,
