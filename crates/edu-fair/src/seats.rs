@@ -243,6 +243,7 @@ pub fn plan_seating(
         })
         .collect();
     let apart_of: Vec<Option<&str>> = pupils.iter().map(|p| p.apart.as_deref()).collect();
+    let zones: Vec<Option<Zone>> = pupils.iter().map(|p| p.zone).collect();
     let mut front_weeks = vec![0u32; n];
     let mut central_weeks = vec![0u32; n];
     let mut back_weeks = vec![0u32; n];
@@ -298,9 +299,27 @@ pub fn plan_seating(
         for (p, &s) in seat_of.iter().enumerate() {
             pupil_at[s] = p;
         }
-        improve_desks(&seats, &mate, &mut pupil_at, &apart_of, &together, n, true);
+        improve_desks(
+            &seats,
+            &mate,
+            &mut pupil_at,
+            &apart_of,
+            &zones,
+            &together,
+            n,
+            true,
+        );
         if count_apart(&mate, &pupil_at, &apart_of) > 0 {
-            improve_desks(&seats, &mate, &mut pupil_at, &apart_of, &together, n, false);
+            improve_desks(
+                &seats,
+                &mate,
+                &mut pupil_at,
+                &apart_of,
+                &zones,
+                &together,
+                n,
+                false,
+            );
             if let Some((key, who)) = first_apart(&mate, &pupil_at, &apart_of) {
                 return Err(SeatError::Apart {
                     week,
@@ -437,11 +456,13 @@ fn first_apart<'a>(
 /// Exchanges pupils between seats to reduce (apart clashes, repeated desk-mates). With
 /// `same_kind`, only seats of the same kind are exchanged (front/back/central counts unchanged);
 /// otherwise any exchange that keeps zones is allowed, accepted only if it removes an apart clash.
+#[allow(clippy::too_many_arguments)]
 fn improve_desks(
     seats: &[Seat],
     mate: &[Option<usize>],
     pupil_at: &mut [usize],
     apart: &[Option<&str>],
+    zones: &[Option<Zone>],
     together: &[u32],
     n: usize,
     same_kind: bool,
@@ -464,6 +485,14 @@ fn improve_desks(
                     continue;
                 }
                 if same_kind && seats[s].kind() != seats[t].kind() {
+                    continue;
+                }
+                let allowed = |p: usize, seat: &Seat| match zones[p] {
+                    Some(Zone::Front) => seat.front,
+                    Some(Zone::Back) => seat.back,
+                    None => true,
+                };
+                if !allowed(pupil_at[s], &seats[t]) || !allowed(pupil_at[t], &seats[s]) {
                     continue;
                 }
                 let before = desk_cost(pupil_at, s) + desk_cost(pupil_at, t);
