@@ -22,6 +22,45 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved by a fixed offset: the demo city lives in its own school year (2021–22) while
+/// time still passes normally, so deadlines, sessions and "today" stay consistent with its data.
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock {
+    offset: SignedDuration,
+}
+
+impl ShiftedClock {
+    /// A clock whose "today" is the same month and day in `year` (29 February becomes the 28th).
+    pub fn into_year(year: i16) -> ShiftedClock {
+        let now = Timestamp::now();
+        let china = edu_model::china_time::CHINA_OFFSET;
+        let wall = china.to_datetime(now);
+        let day = if wall.month() == 2 && wall.day() == 29 {
+            28
+        } else {
+            wall.day()
+        };
+        let target = jiff::civil::date(year, wall.month(), day).to_datetime(wall.time());
+        let offset = china
+            .to_timestamp(target)
+            .map(|t| t.duration_since(now))
+            .unwrap_or(SignedDuration::ZERO);
+        ShiftedClock { offset }
+    }
+
+    pub fn offset(&self) -> SignedDuration {
+        self.offset
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+            .checked_add(self.offset)
+            .unwrap_or_else(|_| Timestamp::now())
+    }
+}
+
 /// A clock that only moves when told to.
 #[derive(Debug)]
 pub struct ManualClock(Mutex<Timestamp>);

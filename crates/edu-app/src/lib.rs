@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub use access::{Actor, Forbidden, Permission, Role, Scope};
 pub use audit::{AuditContext, ChainReport};
 pub use auth::{LoginOutcome, SessionKind};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
 pub use crypto::KeyRing;
 pub use error::{AppError, AuthFailure, FieldError};
 pub use registry::{AttentionItem, InstitutionView, OrgTree, OrgTreeDistrict, PupilDetail, page};
@@ -123,6 +123,17 @@ pub struct App {
 }
 
 impl App {
+    /// The same application on another clock (the demo city runs on a clock shifted into its school year).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> App {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock this application runs on.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// Opens a SQLite database (creating and migrating it as needed) with the given keys.
     pub async fn open_sqlite(
         path: &Path,

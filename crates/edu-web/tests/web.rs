@@ -22,12 +22,29 @@ struct Harness {
 }
 
 async fn harness_with(config: WebConfig) -> Harness {
-    let clock = Arc::new(ManualClock::new("2021-10-11T01:00:00Z".parse::<Timestamp>().unwrap()));
-    let app = App::in_memory(Arc::new(KeyRing::for_tests(7)), clock.clone(), SecuritySettings::default(), PasswordHasher::for_tests(), false)
-        .await
-        .unwrap();
+    let clock = Arc::new(ManualClock::new(
+        "2021-10-11T01:00:00Z".parse::<Timestamp>().unwrap(),
+    ));
+    let app = App::in_memory(
+        Arc::new(KeyRing::for_tests(7)),
+        clock.clone(),
+        SecuritySettings::default(),
+        PasswordHasher::for_tests(),
+        false,
+    )
+    .await
+    .unwrap();
     let mut quiet = |_: &str, _: u64, _: u64| {};
-    app.generate_demo(&DemoOptions { seed: 7, password: PASSWORD.into(), scale: 0.03 }, &mut quiet).await.unwrap();
+    app.generate_demo(
+        &DemoOptions {
+            seed: 7,
+            password: PASSWORD.into(),
+            scale: 0.03,
+        },
+        &mut quiet,
+    )
+    .await
+    .unwrap();
     let router = edu_web::router(app.clone(), config);
     Harness { app, router, clock }
 }
@@ -48,7 +65,11 @@ impl Harness {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
@@ -60,11 +81,13 @@ impl Harness {
     }
 
     async fn post_form(&self, path: &str, body: &str, cookie: Option<&str>) -> Reply {
-        let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut b =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, c);
         }
-        self.send(b.body(Body::from(body.to_owned())).unwrap()).await
+        self.send(b.body(Body::from(body.to_owned())).unwrap())
+            .await
     }
 
     async fn api_token(&self, username: &str) -> String {
@@ -72,7 +95,9 @@ impl Harness {
             .send(
                 Request::post("/api/v1/login")
                     .header(header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(format!(r#"{{"username":"{username}","password":"{PASSWORD}"}}"#)))
+                    .body(Body::from(format!(
+                        r#"{{"username":"{username}","password":"{PASSWORD}"}}"#
+                    )))
                     .unwrap(),
             )
             .await;
@@ -82,48 +107,102 @@ impl Harness {
     }
 
     async fn api_get(&self, path: &str, token: &str) -> Reply {
-        self.send(Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()).await
+        self.send(
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
     }
 
     /// Signs in through the login form; returns the cookie header value and the CSRF token of the session.
     async fn web_login(&self, username: &str) -> (String, String) {
-        let reply = self.post_form("/login", &format!("username={username}&password={}", urlencode(PASSWORD)), None).await;
+        let reply = self
+            .post_form(
+                "/login",
+                &format!("username={username}&password={}", urlencode(PASSWORD)),
+                None,
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
         let cookie = session_cookie(&reply.headers);
         let home = self.get("/", Some(&cookie)).await;
         assert_eq!(home.status, StatusCode::OK);
-        let csrf = home.body.split("_csrf=").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let csrf = home
+            .body
+            .split("_csrf=")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
         (cookie, csrf)
     }
 
     async fn institutions_of(&self, district: &str) -> Vec<(String, String)> {
         let token = self.api_token("city").await;
-        let reply = self.api_get(&format!("/api/v1/institutions?district={district}&per_page=200"), &token).await;
+        let reply = self
+            .api_get(
+                &format!("/api/v1/institutions?district={district}&per_page=200"),
+                &token,
+            )
+            .await;
         let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
-        json["items"].as_array().unwrap().iter().map(|i| (i["code"].as_str().unwrap().to_owned(), i["kind"].as_str().unwrap().to_owned())).collect()
+        json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["code"].as_str().unwrap().to_owned(),
+                    i["kind"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
     }
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn session_cookie(headers: &HeaderMap) -> String {
-    let set = headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).find(|v| v.contains("sid=")).expect("a session cookie");
+    let set = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.contains("sid="))
+        .expect("a session cookie");
     set.split(';').next().unwrap().to_owned()
 }
 
 fn has_id_number(text: &str) -> bool {
     // 17 digits followed by a digit or X: a full ID number (or the body of a G/J 学籍号).
     let bytes = text.as_bytes();
-    bytes.windows(18).any(|w| w[..17].iter().all(u8::is_ascii_digit) && (w[17].is_ascii_digit() || w[17] == b'X'))
+    bytes.windows(18).any(|w| {
+        w[..17].iter().all(u8::is_ascii_digit) && (w[17].is_ascii_digit() || w[17] == b'X')
+    })
 }
 
 #[tokio::test]
 async fn every_route_declares_access_and_only_known_routes_are_public() {
     let inventory = edu_web::route_inventory();
     assert!(inventory.len() > 20);
-    let public: Vec<String> = inventory.iter().filter(|r| r.access == Access::Public).map(|r| format!("{} {}", r.method, r.path)).collect();
+    let public: Vec<String> = inventory
+        .iter()
+        .filter(|r| r.access == Access::Public)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
     let allowed_public = [
         "GET /assets/v1/app.css",
         "GET /assets/v1/app.js",
@@ -136,12 +215,20 @@ async fn every_route_declares_access_and_only_known_routes_are_public() {
         "GET /api/v1/{*rest}",
     ];
     for p in &public {
-        assert!(allowed_public.contains(&p.as_str()), "unexpected public route {p}");
+        assert!(
+            allowed_public.contains(&p.as_str()),
+            "unexpected public route {p}"
+        );
     }
     // Paths are unique per method.
     let mut seen = std::collections::HashSet::new();
     for r in &inventory {
-        assert!(seen.insert((r.method, r.path)), "duplicate {} {}", r.method, r.path);
+        assert!(
+            seen.insert((r.method, r.path)),
+            "duplicate {} {}",
+            r.method,
+            r.path
+        );
     }
 }
 
@@ -149,14 +236,49 @@ async fn every_route_declares_access_and_only_known_routes_are_public() {
 async fn security_headers_on_every_route() {
     let h = harness().await;
     for route in edu_web::route_inventory() {
-        let path = route.path.replace("{code}", "2230200001").replace("{district}", "230602").replace("{id}", "1").replace("{*rest}", "x").replace("{file}", "pupils.csv").replace("{username}", "city").replace("{action}", "disable");
-        let request = Request::builder().method(route.method).uri(&path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::empty()).unwrap();
+        let path = route
+            .path
+            .replace("{code}", "2230200001")
+            .replace("{district}", "230602")
+            .replace("{id}", "1")
+            .replace("{*rest}", "x")
+            .replace("{file}", "pupils.csv")
+            .replace("{username}", "city")
+            .replace("{action}", "disable");
+        let request = Request::builder()
+            .method(route.method)
+            .uri(&path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::empty())
+            .unwrap();
         let reply = h.send(request).await;
-        let csp = reply.headers.get(header::CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{path}: {csp}");
-        assert_eq!(reply.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff", "{path}");
-        assert_eq!(reply.headers.get(header::REFERRER_POLICY).unwrap(), "same-origin", "{path}");
-        let cache = reply.headers.get(header::CACHE_CONTROL).unwrap().to_str().unwrap();
+        let csp = reply
+            .headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("default-src 'self'")
+                && csp.contains("frame-ancestors 'none'")
+                && csp.contains("object-src 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(
+            reply.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(
+            reply.headers.get(header::REFERRER_POLICY).unwrap(),
+            "same-origin",
+            "{path}"
+        );
+        let cache = reply
+            .headers
+            .get(header::CACHE_CONTROL)
+            .unwrap()
+            .to_str()
+            .unwrap();
         if path.starts_with("/assets/") {
             assert!(cache.contains("immutable"), "{path}");
         } else {
@@ -188,19 +310,39 @@ async fn district_user_sees_own_pupils_masked_and_not_another_districts() {
     let other = h.institutions_of("230603").await;
     let (own_school, _) = own.iter().find(|(_, k)| k == "primary").unwrap();
     let (other_school, _) = other.iter().find(|(_, k)| k == "primary").unwrap();
-    let reply = h.api_get(&format!("/api/v1/institutions/{own_school}/pupils?per_page=200"), &token).await;
+    let reply = h
+        .api_get(
+            &format!("/api/v1/institutions/{own_school}/pupils?per_page=200"),
+            &token,
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     assert!(json["total"].as_i64().unwrap() > 0);
     assert!(!has_id_number(&reply.body), "pupil numbers must be masked");
-    assert!(json["items"][0]["pupil_no_masked"].as_str().unwrap().contains("**********"));
-    for path in [format!("/api/v1/institutions/{other_school}/pupils"), format!("/api/v1/institutions/{other_school}"), format!("/api/v1/institutions/{other_school}/staff")] {
+    assert!(
+        json["items"][0]["pupil_no_masked"]
+            .as_str()
+            .unwrap()
+            .contains("**********")
+    );
+    for path in [
+        format!("/api/v1/institutions/{other_school}/pupils"),
+        format!("/api/v1/institutions/{other_school}"),
+        format!("/api/v1/institutions/{other_school}/staff"),
+    ] {
         let reply = h.api_get(&path, &token).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
-        assert!(!reply.body.contains(other_school.as_str()) && !reply.body.contains("items"), "{path}: {}", reply.body);
+        assert!(
+            !reply.body.contains(other_school.as_str()) && !reply.body.contains("items"),
+            "{path}: {}",
+            reply.body
+        );
     }
     // The district filter cannot widen the scope either.
-    let reply = h.api_get("/api/v1/institutions?district=230603", &token).await;
+    let reply = h
+        .api_get("/api/v1/institutions?district=230603", &token)
+        .await;
     let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(json["total"], 0);
 }
@@ -210,54 +352,121 @@ async fn district_user_sees_own_pupils_masked_and_not_another_districts() {
 async fn school_users_cannot_reach_another_schools_resources() {
     let h = harness().await;
     let schools = h.institutions_of("230602").await;
-    let primaries: Vec<&String> = schools.iter().filter(|(_, k)| k == "primary" || k == "kindergarten").map(|(c, _)| c).collect();
+    let primaries: Vec<&String> = schools
+        .iter()
+        .filter(|(_, k)| k == "primary" || k == "kindergarten")
+        .map(|(c, _)| c)
+        .collect();
     let (a, b) = (primaries[0], primaries[1]);
     let token_a = h.api_token(&format!("s{a}")).await;
     let token_b = h.api_token(&format!("s{b}")).await;
     // A pupil of school B, as school B sees it.
-    let reply = h.api_get(&format!("/api/v1/institutions/{b}/pupils?per_page=1"), &token_b).await;
+    let reply = h
+        .api_get(
+            &format!("/api/v1/institutions/{b}/pupils?per_page=1"),
+            &token_b,
+        )
+        .await;
     let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     let pupil_b = json["items"][0]["id"].as_i64().unwrap();
-    assert_eq!(h.api_get(&format!("/api/v1/pupils/{pupil_b}"), &token_b).await.status, StatusCode::OK);
+    assert_eq!(
+        h.api_get(&format!("/api/v1/pupils/{pupil_b}"), &token_b)
+            .await
+            .status,
+        StatusCode::OK
+    );
     let (cookie, _) = h.web_login(&format!("s{a}")).await;
-    for route in edu_web::route_inventory().into_iter().filter(|r| r.method == "GET" && (r.path.contains("{code}") || r.path.contains("{id}"))) {
-        let path = route.path.replace("{code}", b).replace("{id}", &pupil_b.to_string());
+    for route in edu_web::route_inventory()
+        .into_iter()
+        .filter(|r| r.method == "GET" && (r.path.contains("{code}") || r.path.contains("{id}")))
+    {
+        let path = route
+            .path
+            .replace("{code}", b)
+            .replace("{id}", &pupil_b.to_string());
         let reply = if path.starts_with("/api/") {
             h.api_get(&path, &token_a).await
         } else {
             h.get(&path, Some(&cookie)).await
         };
-        assert!(matches!(reply.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "{path} answered {}", reply.status);
+        assert!(
+            matches!(reply.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+            "{path} answered {}",
+            reply.status
+        );
     }
 }
 
 #[tokio::test]
 async fn session_cookie_is_host_prefixed_secure_and_rotated() {
     let h = harness().await;
-    let first = h.post_form("/login", &format!("username=city&password={}", urlencode(PASSWORD)), None).await;
-    let set = first.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    let first = h
+        .post_form(
+            "/login",
+            &format!("username=city&password={}", urlencode(PASSWORD)),
+            None,
+        )
+        .await;
+    let set = first
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(set.starts_with("__Host-sid="), "{set}");
     for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Secure"] {
         assert!(set.contains(attribute), "{set} lacks {attribute}");
     }
-    let token = set.split(';').next().unwrap().trim_start_matches("__Host-sid=").to_owned();
+    let token = set
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-sid=")
+        .to_owned();
     assert!(token.len() >= 43, "at least 256 bits, base64: {token}");
-    let second = h.post_form("/login", &format!("username=city&password={}", urlencode(PASSWORD)), None).await;
-    assert_ne!(session_cookie(&first.headers), session_cookie(&second.headers));
+    let second = h
+        .post_form(
+            "/login",
+            &format!("username=city&password={}", urlencode(PASSWORD)),
+            None,
+        )
+        .await;
+    assert_ne!(
+        session_cookie(&first.headers),
+        session_cookie(&second.headers)
+    );
 }
 
 #[tokio::test]
 async fn lockout_after_five_failures_even_with_the_right_password() {
     let h = harness().await;
     for _ in 0..5 {
-        let reply = h.post_form("/login", "username=d230603&password=wrong-password", None).await;
+        let reply = h
+            .post_form("/login", "username=d230603&password=wrong-password", None)
+            .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
-    let locked = h.post_form("/login", &format!("username=d230603&password={}", urlencode(PASSWORD)), None).await;
+    let locked = h
+        .post_form(
+            "/login",
+            &format!("username=d230603&password={}", urlencode(PASSWORD)),
+            None,
+        )
+        .await;
     assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
-    assert!(locked.body.contains("锁定"), "the page says the account is locked");
+    assert!(
+        locked.body.contains("锁定"),
+        "the page says the account is locked"
+    );
     h.clock.advance(SignedDuration::from_mins(31));
-    let ok = h.post_form("/login", &format!("username=d230603&password={}", urlencode(PASSWORD)), None).await;
+    let ok = h
+        .post_form(
+            "/login",
+            &format!("username=d230603&password={}", urlencode(PASSWORD)),
+            None,
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let audit_token = h.api_token("auditadmin").await;
     let _ = audit_token;
@@ -275,7 +484,10 @@ async fn idle_sessions_expire_and_old_cookies_do_not_come_back() {
     h.clock.advance(SignedDuration::from_mins(31));
     let expired = h.get("/org", Some(&cookie)).await;
     assert_eq!(expired.status, StatusCode::SEE_OTHER);
-    assert_eq!(expired.headers.get(header::LOCATION).unwrap(), "/login?expired=1");
+    assert_eq!(
+        expired.headers.get(header::LOCATION).unwrap(),
+        "/login?expired=1"
+    );
     let replay = h.get("/org", Some(&cookie)).await;
     assert_eq!(replay.headers.get(header::LOCATION).unwrap(), "/login");
 }
@@ -285,25 +497,58 @@ async fn csrf_requires_the_session_token_and_same_site() {
     let h = harness().await;
     let (cookie, csrf) = h.web_login("city").await;
     // No token.
-    assert_eq!(h.post_form("/logout", "", Some(&cookie)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.post_form("/logout", "", Some(&cookie)).await.status,
+        StatusCode::FORBIDDEN
+    );
     // Wrong token.
-    assert_eq!(h.post_form("/logout?_csrf=abc", "", Some(&cookie)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.post_form("/logout?_csrf=abc", "", Some(&cookie))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     // Right token but a cross-site request.
     let cross = h
-        .send(Request::post(format!("/logout?_csrf={csrf}")).header(header::COOKIE, &cookie).header("sec-fetch-site", "cross-site").body(Body::empty()).unwrap())
+        .send(
+            Request::post(format!("/logout?_csrf={csrf}"))
+                .header(header::COOKIE, &cookie)
+                .header("sec-fetch-site", "cross-site")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
     // Foreign origin.
     let foreign = h
-        .send(Request::post(format!("/logout?_csrf={csrf}")).header(header::COOKIE, &cookie).header(header::HOST, "edu.example").header(header::ORIGIN, "https://evil.example").body(Body::empty()).unwrap())
+        .send(
+            Request::post(format!("/logout?_csrf={csrf}"))
+                .header(header::COOKIE, &cookie)
+                .header(header::HOST, "edu.example")
+                .header(header::ORIGIN, "https://evil.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     // Still signed in after the refused attempts; the genuine logout works and clears the site's data.
     assert_eq!(h.get("/org", Some(&cookie)).await.status, StatusCode::OK);
-    let out = h.post_form(&format!("/logout?_csrf={csrf}"), "", Some(&cookie)).await;
+    let out = h
+        .post_form(&format!("/logout?_csrf={csrf}"), "", Some(&cookie))
+        .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert!(out.headers.get("clear-site-data").unwrap().to_str().unwrap().contains("cookies"));
-    assert_eq!(h.get("/org", Some(&cookie)).await.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.headers
+            .get("clear-site-data")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("cookies")
+    );
+    assert_eq!(
+        h.get("/org", Some(&cookie)).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -312,7 +557,12 @@ async fn viewing_a_pupil_writes_exactly_one_audit_row_without_personal_data() {
     let schools = h.institutions_of("230604").await;
     let (school, _) = schools.iter().find(|(_, k)| k == "primary").unwrap();
     let token = h.api_token(&format!("s{school}")).await;
-    let list = h.api_get(&format!("/api/v1/institutions/{school}/pupils?per_page=1"), &token).await;
+    let list = h
+        .api_get(
+            &format!("/api/v1/institutions/{school}/pupils?per_page=1"),
+            &token,
+        )
+        .await;
     let json: serde_json::Value = serde_json::from_str(&list.body).unwrap();
     let id = json["items"][0]["id"].as_i64().unwrap();
     let before = h.app.verify_audit().await.unwrap().rows_checked;
@@ -335,15 +585,44 @@ async fn viewing_a_pupil_writes_exactly_one_audit_row_without_personal_data() {
 async fn separated_administrators_stay_in_their_lanes() {
     let h = harness().await;
     let (sys, sys_csrf) = h.web_login("sysadmin").await;
-    assert_eq!(h.get("/audit", Some(&sys)).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(h.get("/admin/users", Some(&sys)).await.status, StatusCode::OK);
-    assert_eq!(h.get(&format!("/institutions/{}/pupils", h.institutions_of("230602").await[0].0), Some(&sys)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.get("/audit", Some(&sys)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.get("/admin/users", Some(&sys)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.get(
+            &format!(
+                "/institutions/{}/pupils",
+                h.institutions_of("230602").await[0].0
+            ),
+            Some(&sys)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
     let (audit, audit_csrf) = h.web_login("auditadmin").await;
     assert_eq!(h.get("/audit", Some(&audit)).await.status, StatusCode::OK);
-    let create = h.post_form(&format!("/admin/users?_csrf={audit_csrf}"), "username=newbie&display_name=x&role=teacher&scope=230602", Some(&audit)).await;
+    let create = h
+        .post_form(
+            &format!("/admin/users?_csrf={audit_csrf}"),
+            "username=newbie&display_name=x&role=teacher&scope=230602",
+            Some(&audit),
+        )
+        .await;
     assert_eq!(create.status, StatusCode::FORBIDDEN);
     // The system administrator can create accounts; the new account gets a one-time password.
-    let created = h.post_form(&format!("/admin/users?_csrf={sys_csrf}"), "username=inspector2&display_name=x&role=inspector&scope=230602", Some(&sys)).await;
+    let created = h
+        .post_form(
+            &format!("/admin/users?_csrf={sys_csrf}"),
+            "username=inspector2&display_name=x&role=inspector&scope=230602",
+            Some(&sys),
+        )
+        .await;
     assert_eq!(created.status, StatusCode::OK);
     assert!(created.body.contains("inspector2"));
 }
@@ -354,11 +633,30 @@ async fn english_switch_changes_the_interface() {
     let (cookie, csrf) = h.web_login("city").await;
     let zh = h.get("/org", Some(&cookie)).await;
     assert!(zh.body.contains("组织机构"));
-    let switched = h.post_form(&format!("/lang?_csrf={csrf}"), "lang=en&next=%2Forg", Some(&cookie)).await;
+    let switched = h
+        .post_form(
+            &format!("/lang?_csrf={csrf}"),
+            "lang=en&next=%2Forg",
+            Some(&cookie),
+        )
+        .await;
     assert_eq!(switched.status, StatusCode::SEE_OTHER);
-    let lang = switched.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let lang = switched
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let en = h.get("/org", Some(&format!("{cookie}; {lang}"))).await;
-    assert!(en.body.contains("Organisation") && en.body.contains("Sartu District"), "{}", &en.body[..400.min(en.body.len())]);
+    assert!(
+        en.body.contains("Organisation") && en.body.contains("Sartu District"),
+        "{}",
+        &en.body[..400.min(en.body.len())]
+    );
     assert!(en.body.contains("lang=\"en\""));
 }
 
@@ -366,8 +664,16 @@ async fn english_switch_changes_the_interface() {
 async fn web_import_reports_bad_rows_and_writes_nothing() {
     let h = harness().await;
     let (cookie, csrf) = h.web_login("city").await;
-    let school = h.institutions_of("230602").await.into_iter().find(|(_, k)| k == "primary").unwrap().0;
-    let csv = format!("学籍号,姓名,性别,出生日期,学校标识码,年级\nG230602201503012146,王小明,男,2015-03-01,{school},一年级\nG230602201503012140,李小红,女,2015-03-01,{school},一年级\n");
+    let school = h
+        .institutions_of("230602")
+        .await
+        .into_iter()
+        .find(|(_, k)| k == "primary")
+        .unwrap()
+        .0;
+    let csv = format!(
+        "学籍号,姓名,性别,出生日期,学校标识码,年级\nG230602201503012146,王小明,男,2015-03-01,{school},一年级\nG230602201503012140,李小红,女,2015-03-01,{school},一年级\n"
+    );
     let boundary = "XBOUNDARYX";
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\npupils\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
@@ -376,35 +682,79 @@ async fn web_import_reports_bad_rows_and_writes_nothing() {
         .send(
             Request::post(format!("/import?_csrf={csrf}"))
                 .header(header::COOKIE, &cookie)
-                .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
                 .body(Body::from(body))
                 .unwrap(),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
-    assert!(reply.body.contains("校验码错误"), "the wrong check digit is explained");
-    assert!(reply.body.contains("<td class=\"num\">3</td>"), "line 3 is named");
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("校验码错误"),
+        "the wrong check digit is explained"
+    );
+    assert!(
+        reply.body.contains("<td class=\"num\">3</td>"),
+        "line 3 is named"
+    );
     let token = h.api_token("city").await;
-    let search = h.api_get(&format!("/api/v1/institutions/{school}/pupils?q=G230602201503012146"), &token).await;
+    let search = h
+        .api_get(
+            &format!("/api/v1/institutions/{school}/pupils?q=G230602201503012146"),
+            &token,
+        )
+        .await;
     let json: serde_json::Value = serde_json::from_str(&search.body).unwrap();
     assert_eq!(json["total"], 0, "the good row was not written either");
 }
 
 #[tokio::test]
 async fn openapi_describes_every_api_route_and_is_not_public() {
-    let h = harness_with(WebConfig { ops_networks: vec![], ..WebConfig::default() }).await;
+    let h = harness_with(WebConfig {
+        ops_networks: vec![],
+        ..WebConfig::default()
+    })
+    .await;
     let token = h.api_token("d230602").await;
-    assert_eq!(h.api_get("/api/v1/openapi.json", &token).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.api_get("/api/v1/openapi.json", &token).await.status,
+        StatusCode::FORBIDDEN
+    );
     let admin = h.api_token("sysadmin").await;
     let reply = h.api_get("/api/v1/openapi.json", &admin).await;
     assert_eq!(reply.status, StatusCode::OK);
     let doc: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    for route in edu_web::route_inventory().into_iter().filter(|r| r.path.starts_with("/api/v1/") && r.path != "/api/v1/{*rest}") {
-        let entry = paths.get(route.path).unwrap_or_else(|| panic!("{} missing from openapi", route.path));
-        assert!(entry.get(route.method.to_lowercase()).is_some(), "{} {}", route.method, route.path);
+    for route in edu_web::route_inventory()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v1/") && r.path != "/api/v1/{*rest}")
+    {
+        let entry = paths
+            .get(route.path)
+            .unwrap_or_else(|| panic!("{} missing from openapi", route.path));
+        assert!(
+            entry.get(route.method.to_lowercase()).is_some(),
+            "{} {}",
+            route.method,
+            route.path
+        );
     }
-    assert_eq!(paths.len(), edu_web::route_inventory().iter().filter(|r| r.path.starts_with("/api/v1/") && r.path != "/api/v1/{*rest}").map(|r| r.path).collect::<std::collections::HashSet<_>>().len());
+    assert_eq!(
+        paths.len(),
+        edu_web::route_inventory()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/v1/") && r.path != "/api/v1/{*rest}")
+            .map(|r| r.path)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    );
 }
 
 #[tokio::test]
@@ -412,10 +762,25 @@ async fn get_routes_change_no_business_data() {
     let h = harness().await;
     let token = h.api_token("city").await;
     let (cookie, _) = h.web_login("city").await;
-    let school = h.institutions_of("230602").await.into_iter().find(|(_, k)| k == "primary").unwrap().0;
+    let school = h
+        .institutions_of("230602")
+        .await
+        .into_iter()
+        .find(|(_, k)| k == "primary")
+        .unwrap()
+        .0;
     let before = snapshot(&h, &token).await;
-    for route in edu_web::route_inventory().into_iter().filter(|r| r.method == "GET") {
-        let path = route.path.replace("{code}", &school).replace("{district}", "230602").replace("{id}", "1").replace("{*rest}", "x").replace("{file}", "pupils.csv");
+    for route in edu_web::route_inventory()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+    {
+        let path = route
+            .path
+            .replace("{code}", &school)
+            .replace("{district}", "230602")
+            .replace("{id}", "1")
+            .replace("{*rest}", "x")
+            .replace("{file}", "pupils.csv");
         let _ = h.get(&path, Some(&cookie)).await;
         let _ = h.api_get(&path, &token).await;
     }
@@ -425,6 +790,11 @@ async fn get_routes_change_no_business_data() {
 /// Business state visible to the city: the org tree counts and the number of accounts.
 async fn snapshot(h: &Harness, token: &str) -> (String, i64) {
     let tree = h.api_get("/api/v1/org", token).await;
-    let users = h.app.list_users(&edu_app::Actor::operator("test"), edu_app::page(1, 1)).await.unwrap().total;
+    let users = h
+        .app
+        .list_users(&edu_app::Actor::operator("test"), edu_app::page(1, 1))
+        .await
+        .unwrap()
+        .total;
     (tree.body, users)
 }

@@ -23,6 +23,9 @@ use crate::access::Role;
 use crate::audit::{self, AuditContext, Outcome};
 use crate::error::AppError;
 
+/// The calendar year of the demo city's clock (see `ShiftedClock`).
+pub const DEMO_YEAR: i16 = 2021;
+
 /// The school year the demo city is in: enrolments as of 1 September 2021.
 pub const SCHOOL_YEAR_START: Date = date(2021, 9, 1);
 
@@ -1004,6 +1007,7 @@ impl App {
             accounts.len() as u64,
         );
         tx.set_meta("demo_seed", &options.seed.to_string()).await?;
+        tx.set_meta("clock_year", &DEMO_YEAR.to_string()).await?;
         tx.append_audit(&audit::entry(
             now_ms,
             None,

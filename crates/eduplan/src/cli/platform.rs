@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use edu_app::demo::DemoOptions;
 use edu_app::password::PasswordHasher;
-use edu_app::{App, KeyRing, SecuritySettings, SystemClock};
+use edu_app::{App, KeyRing, SecuritySettings, ShiftedClock, SystemClock};
 
 use crate::config::{Config, key_file_for};
 
@@ -60,6 +60,19 @@ fn hasher() -> PasswordHasher {
         .map(|n| n.get())
         .unwrap_or(2);
     PasswordHasher::new(cores)
+}
+
+/// The demo city lives in the 2021–22 school year: databases marked `clock_year` run on a clock shifted
+/// into that year, whichever command opens them, so "today", deadlines and audit times agree with the data.
+async fn adopt_clock(app: App) -> anyhow::Result<App> {
+    let year = app
+        .meta("clock_year")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(match year.and_then(|y| y.parse::<i16>().ok()) {
+        Some(year) => app.with_clock(Arc::new(ShiftedClock::into_year(year))),
+        None => app,
+    })
 }
 
 /// Opens an existing database with its key file (never creates either).
@@ -212,6 +225,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             let mut partial_config = config.clone();
             partial_config.database.path = partial.clone();
             let app = open_or_create(&partial_config).await?;
+            let clock = ShiftedClock::into_year(edu_app::demo::DEMO_YEAR);
+            let app = app.with_clock(Arc::new(clock));
             println!("正在生成演示城市 generating the demo city (seed {}) …", args.seed);
             let started = Instant::now();
             let mut bar = progress_bar();
@@ -242,6 +257,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let app = open_existing(&config).await?;
+        let today = edu_model::china_time::business_date(app.now());
+        println!("演示城市处于 2021–22 学年；演示日期 the demo city lives in the 2021–22 school year; demo date: {today}");
         // The demo serves plain HTTP on the loopback interface: a `Secure` cookie would be dropped by clients
         // that only send it over HTTPS, so the demo uses a plain session cookie. `serve` defaults to secure.
         let web = edu_web::WebConfig { secure_cookies: false, ..edu_web::WebConfig::default() };
