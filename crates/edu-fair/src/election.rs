@@ -88,8 +88,8 @@ pub struct SeatCount {
     pub majority: u32,
     pub runoff: Option<Runoff>,
     pub elected: String,
-    /// `majority`, `only candidate`, `runoff`, `runoff tie: election key`, or
-    /// `majority` is never reached by a tie; `top-two tie: election key` notes that the key chose
+    /// How the seat was decided: `majority`, `only candidate`, `runoff` or
+    /// `runoff tie: election key`, with `; top-two tie: election key` appended when the key chose
     /// who entered the runoff.
     pub decided_by: String,
 }
