@@ -9,7 +9,8 @@
 //!    lottery key of `"r/" + id of the unit's first pupil` with purpose `balance`; each unit goes
 //!    to the class with room (sizes within 1) and no `apart` clash that has the fewest pupils of
 //!    its sex, then the fewest of its `cat:` values, then the smallest score sum, then the lowest
-//!    number.
+//!    number. A sex count range above 1 left by the constraints is then narrowed by exchanging
+//!    single unfixed pupils of the two sexes between the fullest and the emptiest class.
 //! 4. Exchange local search on the k-plus objective: features are every score, the total, the
 //!    squared deviation of each of these from its cohort mean (k-plus moment 2, weight 1.5), and
 //!    one-hot `cat:` values (weight 25), all standardised; the objective is
@@ -475,7 +476,77 @@ fn construct(
         }
         class_of[u] = c as u32;
     }
+    repair_sex_spread(
+        units,
+        &mut class_of,
+        &mut boys,
+        &mut girls,
+        &mut apart_used,
+        k,
+    );
     Ok(class_of)
+}
+
+/// When constraints made the greedy construction leave one sex with a count range above 1,
+/// exchange a single pupil of that sex in its fullest class with a single pupil of the other sex
+/// in its emptiest class (neither fixed, `apart` kept), while that narrows the range.
+fn repair_sex_spread(
+    units: &[Unit],
+    class_of: &mut [u32],
+    boys: &mut [u32],
+    girls: &mut [u32],
+    apart_used: &mut BTreeMap<(u32, usize), ()>,
+    k: usize,
+) {
+    for _ in 0..units.len() {
+        let mut changed = false;
+        for sex_is_boy in [true, false] {
+            let count = |c: usize| if sex_is_boy { boys[c] } else { girls[c] };
+            let Some(high) = (0..k).max_by_key(|&c| (count(c), std::cmp::Reverse(c))) else {
+                return;
+            };
+            let Some(low) = (0..k).min_by_key(|&c| (count(c), c)) else {
+                return;
+            };
+            if count(high) < count(low) + 2 {
+                continue;
+            }
+            let single = |u: usize, boy: bool, class: usize| {
+                let unit = &units[u];
+                unit.members.len() == 1
+                    && unit.fixed.is_none()
+                    && (unit.boys == 1) == boy
+                    && class_of[u] as usize == class
+            };
+            let can_move = |u: usize, to: usize| {
+                units[u]
+                    .apart
+                    .iter()
+                    .all(|&a| !apart_used.contains_key(&(a, to)))
+            };
+            let out = (0..units.len()).find(|&u| single(u, sex_is_boy, high) && can_move(u, low));
+            let back = (0..units.len()).find(|&v| single(v, !sex_is_boy, low) && can_move(v, high));
+            let (Some(u), Some(v)) = (out, back) else {
+                continue;
+            };
+            for (unit, from, to) in [(u, high, low), (v, low, high)] {
+                for &a in &units[unit].apart {
+                    apart_used.remove(&(a, from));
+                    apart_used.insert((a, to), ());
+                }
+                class_of[unit] = to as u32;
+            }
+            let (moved_boy_from, moved_boy_to) = if sex_is_boy { (high, low) } else { (low, high) };
+            boys[moved_boy_from] -= 1;
+            boys[moved_boy_to] += 1;
+            girls[moved_boy_to] -= 1;
+            girls[moved_boy_from] += 1;
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+    }
 }
 
 /// Exchange local search with incremental class sums.
@@ -930,5 +1001,54 @@ impl Quality {
             .then(self.worst_score_range.total_cmp(&other.worst_score_range))
             .then(self.objective.total_cmp(&other.objective))
             .is_lt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn single(boy: bool, apart: Option<u32>) -> Unit {
+        Unit {
+            members: vec![0],
+            boys: u32::from(boy),
+            girls: u32::from(!boy),
+            fixed: None,
+            apart: apart.into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn sex_repair_evens_out_counts_and_keeps_apart() {
+        // Class 0: three boys and a girl; class 1: a boy and three girls. The first boy of class 0
+        // shares an apart key with the boy already in class 1, so another boy must move.
+        let units = vec![
+            single(true, Some(0)),
+            single(true, None),
+            single(true, None),
+            single(false, None),
+            single(true, Some(0)),
+            single(false, None),
+            single(false, None),
+            single(false, None),
+        ];
+        let mut class_of = vec![0, 0, 0, 0, 1, 1, 1, 1];
+        let (mut boys, mut girls) = (vec![3, 1], vec![1, 3]);
+        let mut apart_used: BTreeMap<(u32, usize), ()> =
+            [((0, 0), ()), ((0, 1), ())].into_iter().collect();
+        repair_sex_spread(
+            &units,
+            &mut class_of,
+            &mut boys,
+            &mut girls,
+            &mut apart_used,
+            2,
+        );
+        assert_eq!((boys, girls), (vec![2, 2], vec![2, 2]));
+        assert_eq!(class_of[0], 0, "the apart boy stays");
+        let boys_in_0 = (0..8)
+            .filter(|&u| units[u].boys == 1 && class_of[u] == 0)
+            .count();
+        assert_eq!(boys_in_0, 2);
     }
 }

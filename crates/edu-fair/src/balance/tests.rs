@@ -175,7 +175,7 @@ fn arb_csv() -> impl Strategy<Value = (String, u32)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
     fn divisions_keep_constraints_or_explain(input in arb_csv(), s in any::<[u8; 32]>()) {
@@ -185,6 +185,8 @@ proptest! {
             Ok(result) => {
                 prop_assert_eq!(result.report.violations.total, 0);
                 prop_assert!(result.report.size_range <= 1);
+                // Twins and same-name pairs do not prevent an even spread of the sexes here.
+                prop_assert!(result.report.sex.values().all(|x| x.range <= 1), "{:?}", result.report.sex);
                 // Reordering the rows changes nothing.
                 let mut lines: Vec<&str> = csv.lines().collect();
                 lines[1..].reverse();
