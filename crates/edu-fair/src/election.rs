@@ -13,17 +13,43 @@ use crate::table::{InputErrors, Schema, Table, parse_table, write_csv_line};
 pub const ELECTION_ALGORITHM_VERSION: &str = "1";
 pub const BALLOTS_FILE: &str = "ballots";
 
-/// Parses `B.csv` (`id,ranking`): `ranking` = candidate ids in preference order, separated by `;`.
+/// Names accepted for the ballot column: candidate ids in preference order, separated by `;`
+/// (`candidate` and `vote` suit single-choice ballots).
+pub const RANKING_COLUMNS: [&str; 4] = ["ranking", "choices", "candidate", "vote"];
+
+/// Parses `B.csv` (`id,ranking`, or `choices`, `candidate` or `vote` instead of `ranking`).
 pub fn ballots_table(bytes: &[u8]) -> Result<Table, InputErrors> {
-    parse_table(
+    let table = parse_table(
         bytes,
         &Schema {
             file: BALLOTS_FILE,
             key: "id",
-            required: &["ranking"],
-            allowed: &|_| false,
+            required: &[],
+            allowed: &|name| RANKING_COLUMNS.contains(&name),
         },
-    )
+    )?;
+    let present: Vec<&String> = table
+        .columns
+        .iter()
+        .filter(|c| RANKING_COLUMNS.contains(&c.as_str()))
+        .collect();
+    if present.len() != 1 {
+        let mut errors = InputErrors::default();
+        let reason = format!(
+            "exactly one of the columns {RANKING_COLUMNS:?} is required, found {present:?}"
+        );
+        errors.push(BALLOTS_FILE, 1, "ranking", reason);
+        return Err(errors);
+    }
+    Ok(table)
+}
+
+fn ranking_column(table: &Table) -> &str {
+    table
+        .columns
+        .iter()
+        .find(|c| RANKING_COLUMNS.contains(&c.as_str()))
+        .map_or("ranking", String::as_str)
 }
 
 /// One ballot: its id and the candidates in preference order.
@@ -37,10 +63,11 @@ pub struct Ballot {
 pub fn ballots_from_table(table: &Table) -> Result<Vec<Ballot>, InputErrors> {
     let mut errors = InputErrors::default();
     let mut ballots = Vec::new();
+    let column = ranking_column(table);
     for row in &table.rows {
         let mut ranking: Vec<String> = Vec::new();
         for name in table
-            .cell(row, "ranking")
+            .cell(row, column)
             .split(';')
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -49,7 +76,7 @@ pub fn ballots_from_table(table: &Table) -> Result<Vec<Ballot>, InputErrors> {
                 errors.push(
                     BALLOTS_FILE,
                     row.line,
-                    "ranking",
+                    column,
                     format!("candidate {name:?} ranked twice"),
                 );
             } else {
@@ -252,6 +279,24 @@ mod tests {
                 ranking: r.split(';').map(String::from).collect(),
             })
             .collect()
+    }
+
+    #[test]
+    fn the_ballot_column_may_be_named_in_several_ways() {
+        for column in RANKING_COLUMNS {
+            let text = format!("id,{column}\nb1,A;B\nb2,B\n");
+            let ballots = ballots_from_table(&ballots_table(text.as_bytes()).unwrap()).unwrap();
+            assert_eq!(ballots[0].ranking, vec!["A", "B"]);
+        }
+        assert!(ballots_table(b"id\nb1\n").is_err());
+        assert!(ballots_table(b"id,vote,ranking\nb1,A,B\n").is_err());
+        let twice = ballots_table(b"id,vote\nb1,A;A\n").unwrap();
+        assert!(
+            ballots_from_table(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("line 2, column vote")
+        );
     }
 
     #[test]
