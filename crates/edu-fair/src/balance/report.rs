@@ -107,6 +107,11 @@ pub(crate) fn class_means_sds(classes: &[u32], k: u32, values: &[f64]) -> (Vec<f
 
 impl BalanceReport {
     /// Computes the report of `classes` (1-based, in canonical pupil order).
+    ///
+    /// # Panics
+    ///
+    /// When a class number is outside `1..=K` or `classes` is shorter than the pupil list;
+    /// [`BalanceProblem::divide`] never produces either.
     pub fn compute(problem: &BalanceProblem, classes: &[u32]) -> BalanceReport {
         let k = problem.classes;
         let pupils = &problem.pupils;
