@@ -94,3 +94,22 @@ impl Clock for ManualClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifted_clock_lands_on_the_same_day_in_the_target_year() {
+        let clock = ShiftedClock::into_year(2021);
+        let china = edu_model::china_time::CHINA_OFFSET;
+        let shifted = china.to_datetime(clock.now());
+        let real = china.to_datetime(Timestamp::now());
+        assert_eq!(shifted.year(), 2021);
+        assert_eq!(shifted.month(), real.month());
+        assert!(clock.offset() < SignedDuration::ZERO || real.year() <= 2021);
+        let manual = ManualClock::new("2021-03-05T01:00:00Z".parse().unwrap());
+        manual.advance(SignedDuration::from_hours(24));
+        assert_eq!(manual.now().to_string(), "2021-03-06T01:00:00Z");
+    }
+}

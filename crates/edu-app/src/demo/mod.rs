@@ -312,7 +312,7 @@ fn plan_city(rng: &Rng, scale: f64) -> CityPlan {
                     write,
                     grades,
                     class_size: 30,
-                    staff_per_class: 2.6,
+                    staff_per_class: 2.2,
                     history,
                 });
             }
@@ -340,7 +340,7 @@ fn plan_city(rng: &Rng, scale: f64) -> CityPlan {
                 write,
                 grades: Vec::new(),
                 class_size: 44,
-                staff_per_class: 2.6,
+                staff_per_class: 2.15,
                 history: None,
             });
             compulsory.push((institutions.len() - 1, (1..=6).collect()));
@@ -356,7 +356,7 @@ fn plan_city(rng: &Rng, scale: f64) -> CityPlan {
                 write,
                 grades: Vec::new(),
                 class_size: 48,
-                staff_per_class: 3.2,
+                staff_per_class: 2.7,
                 history: None,
             });
             compulsory.push((institutions.len() - 1, (7..=9).collect()));
@@ -387,7 +387,7 @@ fn plan_city(rng: &Rng, scale: f64) -> CityPlan {
                 write,
                 grades: Vec::new(),
                 class_size: 40,
-                staff_per_class: 3.0,
+                staff_per_class: 2.5,
                 history: None,
             });
             compulsory.push((institutions.len() - 1, (1..=9).collect()));
@@ -486,7 +486,7 @@ fn plan_city(rng: &Rng, scale: f64) -> CityPlan {
                 write,
                 grades: Vec::new(),
                 class_size: 50,
-                staff_per_class: 3.4,
+                staff_per_class: 3.0,
                 history: None,
             });
             seniors.push(institutions.len() - 1);
@@ -521,7 +521,7 @@ fn plan_city(rng: &Rng, scale: f64) -> CityPlan {
                 write,
                 grades: Vec::new(),
                 class_size: 45,
-                staff_per_class: 3.2,
+                staff_per_class: 2.8,
                 history: None,
             });
             vocationals.push(institutions.len() - 1);

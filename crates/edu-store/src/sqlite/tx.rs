@@ -14,8 +14,8 @@ pub(crate) struct SqliteTx {
     pub(crate) sealer: Arc<dyn AuditSealer>,
 }
 
-/// The hash before the first audit row.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The hash before the first audit row (32 zero bytes, base64url like every chain hash).
+pub const GENESIS_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters per statement).
 const BULK_ROWS: usize = 400;

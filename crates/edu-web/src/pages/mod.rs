@@ -42,6 +42,7 @@ pub struct Chrome {
     pub user: Option<UserBar>,
     pub csrf: String,
     pub nav: Vec<NavItem>,
+    /// The current page (path and query), for the language switch to return to.
     pub path: String,
     pub css: String,
     pub js: String,
@@ -98,7 +99,11 @@ impl Chrome {
                 .map(|a| a.csrf_token.clone())
                 .unwrap_or_default(),
             nav,
-            path: path.to_owned(),
+            path: if caller.uri.starts_with('/') && !caller.uri.starts_with("/lang") {
+                caller.uri.clone()
+            } else {
+                path.to_owned()
+            },
             css: format!("{}?v={version}", assets::CSS_PATH),
             js: format!("{}?v={version}", assets::JS_PATH),
             icon: assets::ICON_PATH,

@@ -86,7 +86,7 @@ pub async fn open_existing(config: &Config) -> anyhow::Result<App> {
     }
     let keys = KeyRing::load(&config.key_file())
         .with_context(|| format!("key file {}", config.key_file().display()))?;
-    App::open_sqlite(
+    let app = App::open_sqlite(
         db,
         Arc::new(keys),
         Arc::new(SystemClock),
@@ -94,7 +94,8 @@ pub async fn open_existing(config: &Config) -> anyhow::Result<App> {
         hasher(),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{e}"))
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    adopt_clock(app).await
 }
 
 /// Opens a database, creating it and its key file when neither exists.
@@ -116,7 +117,7 @@ pub async fn open_or_create(config: &Config) -> anyhow::Result<App> {
         );
     }
     let keys = KeyRing::load(&key_file)?;
-    App::open_sqlite(
+    let app = App::open_sqlite(
         db,
         Arc::new(keys),
         Arc::new(SystemClock),
@@ -124,7 +125,8 @@ pub async fn open_or_create(config: &Config) -> anyhow::Result<App> {
         hasher(),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{e}"))
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    adopt_clock(app).await
 }
 
 #[derive(Debug, clap::Args)]
@@ -293,12 +295,23 @@ pub struct ServeArgs {
     /// Override server.addr.
     #[arg(long)]
     pub addr: Option<String>,
+    /// Print the effective configuration (file + environment) as TOML and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.db.config()?;
     if let Some(addr) = args.addr {
         config.server.addr = addr;
+    }
+    if args.print_config {
+        println!("{}", toml::to_string_pretty(&config).context("cannot print the configuration")?);
+        println!("# Environment variables read:");
+        for (name, what) in crate::config::ENVIRONMENT {
+            println!("#   {name:<32} {what}");
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     init_logging(&config.log.level);
     let addr = config.addr()?;
