@@ -38,5 +38,6 @@ pub use negative::{
     NegativeMatch, match_request,
 };
 
-/// The plan's ledger definitions (Daqing 2021), as shipped in `defs/daqing-2021.toml`.
-pub const DAQING_2021_DEFS: &str = include_str!("../defs/daqing-2021.toml");
+/// The Daqing 2021 plan file, whose `[ledgers.*]` tables are the plan's ledger definitions (the parser ignores
+/// the other tables). The plan file is the one source of these definitions.
+pub const DAQING_2021_DEFS: &str = include_str!("../../../plans/daqing-2021.toml");

@@ -97,7 +97,7 @@ impl Default for ClusterRule {
     }
 }
 
-/// Field ids of the line list (defaults match `defs/daqing-2021.toml`).
+/// Field ids of the line list (defaults match `plans/daqing-2021.toml`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseListFields {
