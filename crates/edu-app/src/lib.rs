@@ -6,6 +6,7 @@
 //! database except through these use cases.
 
 pub mod access;
+pub mod allocations;
 pub mod audit;
 mod auth;
 pub mod clock;
@@ -13,8 +14,12 @@ pub mod crypto;
 pub mod demo;
 mod error;
 pub mod exchange;
+pub mod ledgers;
+pub mod obligations;
 pub mod password;
+pub mod plan;
 mod registry;
+pub mod timetables;
 pub mod users;
 
 use std::path::Path;
@@ -120,9 +125,65 @@ pub struct App {
     pub(crate) throttle: Arc<auth::IpThrottle>,
     /// A hash verified for unknown usernames so their timing matches known ones.
     pub(crate) dummy_hash: Arc<String>,
+    /// The work plan in force, with its obligation and ledger definitions parsed by their engines.
+    pub(crate) plan: Arc<LoadedPlan>,
+}
+
+/// A plan file, checked and parsed once at start.
+#[derive(Debug)]
+pub struct LoadedPlan {
+    pub plan: edu_plan::Plan,
+    pub obligations: std::collections::BTreeMap<String, edu_obligation::ObligationDef>,
+    pub ledgers: std::collections::BTreeMap<String, edu_ledger::LedgerDef>,
+    /// The text it was parsed from (for `plan diff`, export and display).
+    pub source: String,
+}
+
+impl LoadedPlan {
+    /// Parses a plan file; every problem is reported with its line and column.
+    pub fn parse(text: &str) -> Result<LoadedPlan, AppError> {
+        let (plan, diagnostics) = edu_plan::check_plan(text);
+        let Some(plan) = plan else {
+            let problems: Vec<String> = diagnostics
+                .iter()
+                .filter(|d| d.severity == edu_plan::Severity::Error)
+                .map(|d| d.to_string())
+                .collect();
+            return Err(AppError::Config(format!(
+                "plan file: {}",
+                problems.join("; ")
+            )));
+        };
+        let obligations = edu_obligation::parse_obligation_defs(text)
+            .map_err(|e| AppError::Config(format!("plan obligations: {e}")))?;
+        let ledgers = edu_ledger::parse_ledger_defs(text)
+            .map_err(|e| AppError::Config(format!("plan ledgers: {e}")))?;
+        Ok(LoadedPlan {
+            plan,
+            obligations,
+            ledgers,
+            source: text.to_owned(),
+        })
+    }
+
+    /// The plan shipped with EduPlan (Daqing 2021).
+    pub fn default_plan() -> Result<LoadedPlan, AppError> {
+        LoadedPlan::parse(edu_plan::DAQING_2021)
+    }
 }
 
 impl App {
+    /// The same application with another plan (a plan file given in the configuration).
+    pub fn with_plan(mut self, plan: LoadedPlan) -> App {
+        self.plan = Arc::new(plan);
+        self
+    }
+
+    /// The plan in force.
+    pub fn plan(&self) -> &LoadedPlan {
+        &self.plan
+    }
+
     /// The same application on another clock (the demo city runs on a clock shifted into its school year).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> App {
         self.clock = clock;
@@ -191,6 +252,7 @@ impl App {
             }
         }
         let dummy_hash = Arc::new(hasher.hash("dummy password for timing").await?);
+        let plan = Arc::new(LoadedPlan::default_plan()?);
         Ok(App {
             store,
             keys,
@@ -200,6 +262,7 @@ impl App {
             sealer,
             throttle: Arc::new(auth::IpThrottle::default()),
             dummy_hash,
+            plan,
         })
     }
 

@@ -371,6 +371,17 @@ impl App {
                 level: "info".to_owned(),
             });
         }
+        items.extend(self.attention_obligations(actor).await?);
+        items.extend(self.attention_ledgers(actor).await?);
+        items.extend(self.attention_plan(actor).await?);
+        items.extend(self.attention_allocations(actor).await?);
+        items.extend(self.attention_timetables(actor).await?);
+        // Most urgent first: alert, warn, info.
+        items.sort_by_key(|i| match i.level.as_str() {
+            "alert" => 0,
+            "warn" => 1,
+            _ => 2,
+        });
         Ok(items)
     }
 

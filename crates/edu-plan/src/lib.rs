@@ -33,3 +33,6 @@ pub use memory::{
 pub use metric::*;
 pub use parse::{check_plan, parse_plan};
 pub use plan::*;
+
+/// The Daqing 2021 plan as shipped (`plans/daqing-2021.toml`): the platform's default plan.
+pub const DAQING_2021: &str = include_str!("../../../plans/daqing-2021.toml");

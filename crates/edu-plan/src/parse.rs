@@ -68,19 +68,28 @@ pub fn check_plan(text: &str) -> (Option<Plan>, Vec<Diagnostic>) {
 /// header of the table it belongs to.
 fn check_engine_definitions(text: &str, sink: &mut Sink<'_>) {
     let locate = |section: &str, at: &str| -> Option<std::ops::Range<usize>> {
-        let id = at.strip_prefix(section).and_then(|r| r.strip_prefix('.')).unwrap_or(at);
+        let id = at
+            .strip_prefix(section)
+            .and_then(|r| r.strip_prefix('.'))
+            .unwrap_or(at);
         let id = id.split(['.', '[', ' ']).next().unwrap_or(id);
         let header = format!("[{section}.{id}]");
         text.find(&header).map(|start| start..start + header.len())
     };
     if let Err(error) = edu_obligation::parse_obligation_defs(text) {
         for problem in error.problems {
-            sink.error(locate("obligations", &problem.at), format!("obligation definition {}: {}", problem.at, problem.problem));
+            sink.error(
+                locate("obligations", &problem.at),
+                format!("obligation definition {}: {}", problem.at, problem.problem),
+            );
         }
     }
     if let Err(error) = edu_ledger::parse_ledger_defs(text) {
         for problem in error.problems {
-            sink.error(locate("ledgers", &problem.at), format!("ledger definition {}: {}", problem.at, problem.problem));
+            sink.error(
+                locate("ledgers", &problem.at),
+                format!("ledger definition {}: {}", problem.at, problem.problem),
+            );
         }
     }
 }

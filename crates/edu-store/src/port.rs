@@ -12,9 +12,17 @@ pub trait AuditSealer: Send + Sync {
     fn seal(&self, prev_hash: &str, seq: i64, entry: &AuditEntry) -> Result<String, String>;
 }
 
-/// Reads, and the start of units of work.
+/// Reads, and the start of units of work. A `Store` also provides every capability's port.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store:
+    crate::PlanStore
+    + crate::ObligationStore
+    + crate::LedgerStore
+    + crate::AllocationStore
+    + crate::TimetableStore
+    + Send
+    + Sync
+{
     /// Starts a unit of work. Writes are serialised; dropping the transaction without `commit` rolls it back.
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
 

@@ -43,12 +43,27 @@ impl Lang {
     }
 }
 
-const ZH_SOURCE: &str = include_str!("../i18n/zh-CN.toml");
-const EN_SOURCE: &str = include_str!("../i18n/en.toml");
+/// One catalog file per capability, so each capability's texts live beside each other.
+const ZH_SOURCES: &[&str] = &[
+    include_str!("../i18n/zh-CN/core.toml"),
+    include_str!("../i18n/zh-CN/plan.toml"),
+    include_str!("../i18n/zh-CN/reports.toml"),
+    include_str!("../i18n/zh-CN/ledgers.toml"),
+    include_str!("../i18n/zh-CN/fair.toml"),
+    include_str!("../i18n/zh-CN/timetable.toml"),
+];
+const EN_SOURCES: &[&str] = &[
+    include_str!("../i18n/en/core.toml"),
+    include_str!("../i18n/en/plan.toml"),
+    include_str!("../i18n/en/reports.toml"),
+    include_str!("../i18n/en/ledgers.toml"),
+    include_str!("../i18n/en/fair.toml"),
+    include_str!("../i18n/en/timetable.toml"),
+];
 
 pub type Catalog = HashMap<String, String>;
 
-fn parse(source: &str) -> Catalog {
+fn parse_one(source: &str) -> Catalog {
     // The catalogs are compiled in and checked by a test, so a parse failure is a build defect; fall back to keys.
     toml::from_str::<toml::Table>(source)
         .map(|table| {
@@ -60,12 +75,16 @@ fn parse(source: &str) -> Catalog {
         .unwrap_or_default()
 }
 
+fn parse(sources: &[&str]) -> Catalog {
+    sources.iter().flat_map(|s| parse_one(s)).collect()
+}
+
 fn catalog(lang: Lang) -> &'static Catalog {
     static ZH: OnceLock<Catalog> = OnceLock::new();
     static EN: OnceLock<Catalog> = OnceLock::new();
     match lang {
-        Lang::Zh => ZH.get_or_init(|| parse(ZH_SOURCE)),
-        Lang::En => EN.get_or_init(|| parse(EN_SOURCE)),
+        Lang::Zh => ZH.get_or_init(|| parse(ZH_SOURCES)),
+        Lang::En => EN.get_or_init(|| parse(EN_SOURCES)),
     }
 }
 
@@ -107,8 +126,23 @@ mod tests {
 
     #[test]
     fn catalogs_parse_and_have_the_same_keys() {
-        let zh = parse(ZH_SOURCE);
-        let en = parse(EN_SOURCE);
+        for source in ZH_SOURCES.iter().chain(EN_SOURCES) {
+            assert!(
+                toml::from_str::<toml::Table>(source).is_ok(),
+                "a catalog file does not parse"
+            );
+        }
+        // No key is defined in two files.
+        for sources in [ZH_SOURCES, EN_SOURCES] {
+            let total: usize = sources.iter().map(|s| parse_one(s).len()).sum();
+            assert_eq!(
+                total,
+                parse(sources).len(),
+                "a key is defined in more than one catalog file"
+            );
+        }
+        let zh = parse(ZH_SOURCES);
+        let en = parse(EN_SOURCES);
         assert!(zh.len() > 50, "zh catalog has {} keys", zh.len());
         let mut missing_en: Vec<&String> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
         let mut missing_zh: Vec<&String> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
@@ -123,7 +157,7 @@ mod tests {
     /// Every key passed to `t.s` in a template or handler exists in both catalogs.
     #[test]
     fn every_used_key_is_translated() {
-        let zh = parse(ZH_SOURCE);
+        let zh = parse(ZH_SOURCES);
         let mut sources = Vec::new();
         for dir in ["templates", "src"] {
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);

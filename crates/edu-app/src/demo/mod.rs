@@ -3,8 +3,13 @@
 //! 300,000 pupils and 25,000 staff — with population by age so that the kindergarten indicators land near the
 //! plan's targets, some districts above and some below. Every demo account has the same password.
 
+mod allocations;
+mod ledgers;
 mod names;
+mod obligations;
+mod plan;
 mod rng;
+mod timetables;
 
 use std::collections::BTreeMap;
 
@@ -48,6 +53,46 @@ pub struct DemoSummary {
     pub accounts: Vec<(String, String, String, String)>,
     /// One school per district (code, name), to try the per-school accounts.
     pub sample_schools: Vec<(String, String)>,
+}
+
+/// One generated institution, as the capability generators see it.
+#[derive(Debug, Clone)]
+pub struct DemoInstitution {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub district: String,
+    pub kind: String,
+    pub ownership: String,
+    pub inclusive: bool,
+    pub area: String,
+    pub authority: String,
+    /// (class id, grade, class name, pupils)
+    pub classes: Vec<(i64, i64, String, i64)>,
+}
+
+impl DemoInstitution {
+    pub fn pupils(&self) -> i64 {
+        self.classes.iter().map(|c| c.3).sum()
+    }
+}
+
+/// What a capability's demo generator gets: the city just generated, the seed and the (demo) clock.
+pub struct DemoContext<'a> {
+    pub seed: u64,
+    pub scale: f64,
+    pub now_ms: i64,
+    /// The demo's "today" (China time).
+    pub today: Date,
+    pub institutions: &'a [DemoInstitution],
+    pub context: &'a AuditContext,
+}
+
+impl DemoContext<'_> {
+    /// An independent random stream for a named part of the demo.
+    pub fn rng(&self, label: &str) -> Rng {
+        Rng::new(self.seed).fork(label)
+    }
 }
 
 /// Reports progress: phase, done, total.
@@ -791,12 +836,14 @@ impl App {
         let mut staff_counter: BTreeMap<String, u32> = BTreeMap::new();
         let mut pending_pupils: Vec<PupilWrite> = Vec::new();
         let mut pending_staff: Vec<StaffWrite> = Vec::new();
+        let mut generated: Vec<DemoInstitution> = Vec::with_capacity(ids.len());
         let mut tx = self.store.begin().await?;
         for (planned, id) in plan.institutions.iter().zip(&ids) {
             let w = &planned.write;
             let district = w.district_code.clone();
             let kindergarten = w.kind == "kindergarten";
             let mut classes = 0i64;
+            let mut class_list: Vec<(i64, i64, String, i64)> = Vec::new();
             for (grade, count) in &planned.grades {
                 if *count <= 0 {
                     continue;
@@ -812,7 +859,11 @@ impl App {
                     } else {
                         format!("{c}班")
                     };
-                    class_ids.push(tx.ensure_class(*id, *grade, &name).await?);
+                    let class_id = tx.ensure_class(*id, *grade, &name).await?;
+                    // Pupils are dealt round-robin into the grade's classes below.
+                    let size = *count / n_classes + i64::from(c - 1 < *count % n_classes);
+                    class_list.push((class_id, *grade, name, size));
+                    class_ids.push(class_id);
                 }
                 let entry_grade = if kindergarten {
                     1
@@ -903,6 +954,18 @@ impl App {
                 *counter += 1;
                 pending_staff.push(self.demo_staff(&mut people, planned, *id, role, *counter));
             }
+            generated.push(DemoInstitution {
+                id: *id,
+                code: w.code.clone(),
+                name: w.name.clone(),
+                district: w.district_code.clone(),
+                kind: w.kind.clone(),
+                ownership: w.ownership.clone(),
+                inclusive: w.inclusive,
+                area: w.area.clone(),
+                authority: w.authority.clone(),
+                classes: class_list,
+            });
             if pending_pupils.len() >= 20_000 {
                 pupils_done += pending_pupils.len() as u64;
                 summary.pupils += pending_pupils.len();
@@ -922,6 +985,36 @@ impl App {
         tx.insert_staff_bulk(&pending_staff, now_ms).await?;
         progress("学生 pupils", pupil_total as u64, pupil_total as u64);
         tx.commit().await?;
+
+        // Each capability adds its records (returns, cases, draws, timetables) on top of the registry.
+        let demo = DemoContext {
+            seed: options.seed,
+            scale: options.scale,
+            now_ms,
+            today: edu_model::china_time::business_date(self.clock.now()),
+            institutions: &generated,
+            context: &context,
+        };
+        for (phase, step) in [
+            "plan",
+            "obligations",
+            "ledgers",
+            "allocations",
+            "timetables",
+        ]
+        .iter()
+        .enumerate()
+        {
+            progress("工作台账 records", phase as u64, 5);
+            match *step {
+                "plan" => self.demo_plan(&demo).await?,
+                "obligations" => self.demo_obligations(&demo).await?,
+                "ledgers" => self.demo_ledgers(&demo).await?,
+                "allocations" => self.demo_allocations(&demo).await?,
+                _ => self.demo_timetables(&demo).await?,
+            }
+        }
+        progress("工作台账 records", 5, 5);
 
         // Accounts: one shared hash for the shared demo password.
         let hash = self.hasher.hash(&options.password).await?;

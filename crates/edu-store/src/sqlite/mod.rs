@@ -1,6 +1,11 @@
 //! The SQLite implementation of the storage port: WAL, foreign keys on, busy timeout, one writer connection.
 
+mod allocations;
+mod ledgers;
+mod obligations;
+mod plan;
 mod read;
+mod timetables;
 mod tx;
 
 use std::path::Path;
@@ -118,6 +123,14 @@ impl SqliteStore {
                 .fetch_all(&self.read)
                 .await?;
         Ok(rows)
+    }
+
+    /// Starts a write transaction on the single writer connection (for capability modules).
+    #[allow(dead_code)] // used as capabilities gain tables
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.write.begin().await?)
     }
 
     /// Closes both pools (checkpointing the WAL).

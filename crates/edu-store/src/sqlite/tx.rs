@@ -17,6 +17,52 @@ pub(crate) struct SqliteTx {
 /// The hash before the first audit row (32 zero bytes, base64url like every chain hash).
 pub const GENESIS_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
+/// Appends and seals an audit row inside a transaction (on the single writer, so the chain head cannot move).
+/// Every capability's write goes through this, in the same transaction as the write it records.
+pub(crate) async fn append_audit(
+    tx: &mut Transaction<'static, Sqlite>,
+    sealer: &dyn AuditSealer,
+    entry: &AuditEntry,
+) -> Result<i64, StoreError> {
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (seq, prev_hash) = match head {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    let hash = sealer
+        .seal(&prev_hash, seq, entry)
+        .map_err(StoreError::Audit)?;
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at_ms, tz, actor_id, actor, role, scope, ip, user_agent, action, object_type, \
+         object_id, result, reason, request_id, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(seq)
+    .bind(entry.at_ms)
+    .bind(&entry.tz)
+    .bind(entry.actor_id)
+    .bind(&entry.actor)
+    .bind(&entry.role)
+    .bind(&entry.scope)
+    .bind(&entry.ip)
+    .bind(&entry.user_agent)
+    .bind(&entry.action)
+    .bind(&entry.object_type)
+    .bind(&entry.object_id)
+    .bind(&entry.result)
+    .bind(&entry.reason)
+    .bind(&entry.request_id)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| StoreError::Audit(e.to_string()))?;
+    Ok(seq)
+}
+
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters per statement).
 const BULK_ROWS: usize = 400;
 
@@ -259,44 +305,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64, StoreError> {
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        let (seq, prev_hash) = match head {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, GENESIS_HASH.to_owned()),
-        };
-        let hash = self
-            .sealer
-            .seal(&prev_hash, seq, entry)
-            .map_err(StoreError::Audit)?;
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at_ms, tz, actor_id, actor, role, scope, ip, user_agent, action, object_type, \
-             object_id, result, reason, request_id, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(seq)
-        .bind(entry.at_ms)
-        .bind(&entry.tz)
-        .bind(entry.actor_id)
-        .bind(&entry.actor)
-        .bind(&entry.role)
-        .bind(&entry.scope)
-        .bind(&entry.ip)
-        .bind(&entry.user_agent)
-        .bind(&entry.action)
-        .bind(&entry.object_type)
-        .bind(&entry.object_id)
-        .bind(&entry.result)
-        .bind(&entry.reason)
-        .bind(&entry.request_id)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(|e| StoreError::Audit(e.to_string()))?;
-        Ok(seq)
+        append_audit(&mut self.tx, self.sealer.as_ref(), entry).await
     }
 
     async fn upsert_org_unit(&mut self, unit: &OrgUnitRecord) -> Result<(), StoreError> {

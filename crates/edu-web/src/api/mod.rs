@@ -1,6 +1,11 @@
 //! The JSON API under `/api/v1`: the same use cases and scoping as the pages, bearer tokens instead of cookies.
 
+mod fair;
+mod ledgers;
+mod obligations;
 mod openapi;
+mod plan;
+mod timetable;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -240,7 +245,7 @@ async fn not_found() -> WebError {
 }
 
 pub fn routes(routes: Routes) -> Routes {
-    routes
+    let routes = routes
         .api("POST", "/api/v1/login", Access::Public, post(login))
         .api("POST", "/api/v1/logout", Access::SignedIn, post(logout))
         .api("GET", "/api/v1/me", Access::SignedIn, get(me))
@@ -285,6 +290,11 @@ pub fn routes(routes: Routes) -> Routes {
             "/api/v1/openapi.json",
             Access::Ops,
             get(openapi::document),
-        )
-        .api("GET", "/api/v1/{*rest}", Access::Public, get(not_found))
+        );
+    let routes = plan::routes(routes);
+    let routes = obligations::routes(routes);
+    let routes = ledgers::routes(routes);
+    let routes = fair::routes(routes);
+    let routes = timetable::routes(routes);
+    routes.api("GET", "/api/v1/{*rest}", Access::Public, get(not_found))
 }

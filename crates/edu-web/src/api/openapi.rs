@@ -13,7 +13,7 @@ fn error_responses() -> Value {
     })
 }
 
-fn op(summary: &str, tag: &str, params: Value, ok: Value) -> Value {
+pub(crate) fn op(summary: &str, tag: &str, params: Value, ok: Value) -> Value {
     let mut responses = error_responses();
     if let (Some(map), Some(ok)) = (responses.as_object_mut(), ok.as_object()) {
         for (k, v) in ok {
@@ -23,20 +23,36 @@ fn op(summary: &str, tag: &str, params: Value, ok: Value) -> Value {
     json!({"summary": summary, "tags": [tag], "parameters": params, "responses": responses, "security": [{"bearer": []}]})
 }
 
-fn path_param(name: &str, description: &str) -> Value {
+pub(crate) fn path_param(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "description": description})
 }
 
-fn query_param(name: &str, kind: &str, description: &str) -> Value {
+pub(crate) fn query_param(name: &str, kind: &str, description: &str) -> Value {
     json!({"name": name, "in": "query", "required": false, "schema": {"type": kind}, "description": description})
 }
 
-fn ok(description: &str, schema: Value) -> Value {
+pub(crate) fn ok(description: &str, schema: Value) -> Value {
     json!({"200": {"description": description, "content": {"application/json": {"schema": schema}}}})
 }
 
-/// The document.
+/// The document: the registry paths below plus each capability module's own paths.
 pub fn spec() -> Value {
+    let mut document = core_spec();
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        for extra in [
+            super::plan::openapi_paths(),
+            super::obligations::openapi_paths(),
+            super::ledgers::openapi_paths(),
+            super::fair::openapi_paths(),
+            super::timetable::openapi_paths(),
+        ] {
+            paths.extend(extra);
+        }
+    }
+    document
+}
+
+fn core_spec() -> Value {
     let paging = vec![
         query_param("page", "integer", "1-based page"),
         query_param("per_page", "integer", "1–200, default 100"),

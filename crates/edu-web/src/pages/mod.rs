@@ -4,7 +4,12 @@
 mod admin;
 mod auth;
 mod data;
-mod registry;
+mod fair;
+mod ledgers;
+mod plan;
+pub(crate) mod registry;
+mod reports;
+mod timetable;
 
 use askama::Template;
 use axum::Extension;
@@ -179,6 +184,11 @@ pub fn routes(routes: Routes) -> Routes {
     let routes = auth::routes(routes);
     let routes = registry::routes(routes);
     let routes = data::routes(routes);
+    let routes = plan::routes(routes);
+    let routes = reports::routes(routes);
+    let routes = ledgers::routes(routes);
+    let routes = fair::routes(routes);
+    let routes = timetable::routes(routes);
     admin::routes(routes)
 }
 

@@ -1,0 +1,2 @@
+-- EduPlan schema: timetables. (Reserved; filled in by the timetables capability.)
+SELECT 1;
