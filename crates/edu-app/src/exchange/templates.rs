@@ -549,3 +549,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// docs/import.md documents every column of every template (it is written from them; this keeps it current).
+    #[test]
+    fn every_template_column_is_documented() {
+        let doc = include_str!("../../../../docs/import.md");
+        for kind in ImportKind::ALL {
+            for column in kind.columns() {
+                let row = format!("| {} | {} |", column.zh, column.en);
+                assert!(
+                    doc.contains(&row),
+                    "docs/import.md lacks the {} column {}",
+                    kind.code(),
+                    column.zh
+                );
+            }
+        }
+    }
+}
