@@ -21,7 +21,7 @@ pub use diagnose::Shortage;
 pub use format::{FormatError, Instance, Level, Slot, Solution};
 pub use generate::{GenerateOptions, Grouping, Mix, generate};
 pub use solve::{
-    Budget, Explanation, SolveError, SolveOptions, SolveOutcome, SolveStats, Stability, Unlimited,
-    solve, stability,
+    Budget, Explanation, QualityFigures, SolveError, SolveOptions, SolveOutcome, SolveStats,
+    Stability, Unlimited, solve, stability,
 };
 pub use validate::{InstanceIssue, validate_instance};

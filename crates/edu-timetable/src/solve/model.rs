@@ -46,6 +46,8 @@ pub(crate) struct Model<'a> {
     pub students: Vec<StudentM>,
     pub admins: Vec<AdminM>,
     pub teachers: Vec<TeacherM>,
+    /// Per teacher: unblocked slots where they are available.
+    pub teacher_free: Vec<usize>,
     pub rooms: Vec<usize>,
     pub room_index: HashMap<&'a str, usize>,
     pub student_index: HashMap<&'a str, usize>,
@@ -146,7 +148,7 @@ impl<'a> Model<'a> {
                 items: taken,
             });
         }
-        let teachers = instance
+        let teachers: Vec<TeacherM> = instance
             .teachers
             .iter()
             .map(|t| {
@@ -174,8 +176,17 @@ impl<'a> Model<'a> {
                 }
             })
             .collect();
+        let teacher_free = teachers
+            .iter()
+            .map(|t| {
+                (0..slot_count)
+                    .filter(|&s| available[s] && !t.unavailable[s])
+                    .count()
+            })
+            .collect();
         Model {
             instance,
+            teacher_free,
             days,
             per_day,
             slot_count,

@@ -63,9 +63,12 @@ struct SolveArgs {
     /// A previous solution to keep as much of as possible.
     #[arg(long)]
     hint: Option<PathBuf>,
-    /// Write solve statistics (time, lower bound, stability) as JSON here.
+    /// Write solve statistics (time, lower bound, stability, quality before and after the quality pass) as JSON.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Skip the quality pass (idle periods, same subject twice a day).
+    #[arg(long)]
+    no_improve: bool,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +170,10 @@ struct SolveReport {
     blocks: usize,
     enrolments_kept: Option<f64>,
     admin_lessons_kept: Option<f64>,
+    #[serde(default)]
+    quality_before: Option<edu_timetable::QualityFigures>,
+    #[serde(default)]
+    quality: Option<edu_timetable::QualityFigures>,
 }
 
 fn run_solve(args: SolveArgs) -> anyhow::Result<ExitCode> {
@@ -179,6 +186,7 @@ fn run_solve(args: SolveArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         budget: &budget,
         hint: hint.as_ref(),
+        improve: !args.no_improve,
     };
     match solve(&instance, &options) {
         Ok(outcome) => {
@@ -205,14 +213,20 @@ fn run_solve(args: SolveArgs) -> anyhow::Result<ExitCode> {
                     blocks: stats.blocks,
                     enrolments_kept: stats.stability.map(|s| s.enrolments_kept),
                     admin_lessons_kept: stats.stability.map(|s| s.admin_lessons_kept),
+                    quality_before: Some(stats.quality_before),
+                    quality: Some(stats.quality),
                 };
                 write(&path, &serde_json::to_string_pretty(&report)?)?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(SolveError::Infeasible(explanation)) => {
-            eprintln!("无解 no timetable: {explanation}");
+            eprintln!("无解 no timetable exists: {explanation}");
             Ok(ExitCode::from(1))
+        }
+        Err(SolveError::NotFound(explanation)) => {
+            eprintln!("未找到 no timetable found: {explanation}");
+            Ok(ExitCode::from(3))
         }
         Err(error) => Err(error.into()),
     }
