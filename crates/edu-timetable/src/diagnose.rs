@@ -120,7 +120,7 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
             .iter()
             .filter(|t| t.electives[elective])
             .collect();
-        let capacity: u64 = qualified.iter().map(|t| t.max as u64).sum();
+        let capacity: u64 = qualified.iter().map(|t| t.max.min(t.free) as u64).sum();
         if capacity < need {
             out.push(Shortage {
                 resource: format!("teachers:{}", subject.id),
@@ -128,12 +128,42 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
                 available: capacity,
                 message: format!(
                     "elective {}: its teaching classes need {need} teacher-periods a week; the {} qualified teacher(s) \
-                     offer {capacity} (teachers × max_periods)",
+                     offer {capacity} (each at most max_periods and at most their available slots)",
                     subject.id,
                     qualified.len()
                 ),
             });
         }
+    }
+
+    // Every class of an item needs one teacher for all its periods.
+    for (i, item) in model.items.iter().enumerate() {
+        if item.students.is_empty() {
+            continue;
+        }
+        let best = model
+            .teachers
+            .iter()
+            .filter(|t| t.electives[item.elective])
+            .map(|t| t.max.min(t.free))
+            .max()
+            .unwrap_or(0);
+        if best < item.periods {
+            out.push(Shortage {
+                resource: format!("teachers:{}", instance.electives[item.elective].id),
+                needed: item.periods as u64,
+                available: best as u64,
+                message: format!(
+                    "a {} class meets {} periods a week, but no qualified teacher can give more than {best} \
+                     (max_periods and available slots)",
+                    model.item_name(i),
+                    item.periods
+                ),
+            });
+        }
+    }
+    if out.is_empty() {
+        out.extend(teacher_flow(model));
     }
 
     // All teachers together.
@@ -143,7 +173,11 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
         .map(|i| (i.students.len().div_ceil(i.cap) * i.periods) as u64)
         .sum::<u64>()
         + compulsory * model.admins.len() as u64;
-    let capacity_all: u64 = model.teachers.iter().map(|t| t.max as u64).sum();
+    let capacity_all: u64 = model
+        .teachers
+        .iter()
+        .map(|t| t.max.min(t.free) as u64)
+        .sum();
     if capacity_all < need_all {
         out.push(Shortage {
             resource: "teachers".into(),
@@ -188,6 +222,129 @@ pub(crate) fn shortages(model: &Model<'_>) -> Vec<Shortage> {
         });
     }
     out
+}
+
+/// Hall's condition for teachers, by max-flow: subjects (compulsory: classes × periods; electives: periods of their
+/// classes at the lower bound) to the teachers qualified for them, each offering min(max_periods, available slots).
+/// A deficit comes with a minimum cut: a set of subjects whose qualified teachers, all of them together, offer fewer
+/// teacher-periods than those subjects need.
+fn teacher_flow(model: &Model<'_>) -> Option<Shortage> {
+    let instance = model.instance;
+    let compulsory = instance.compulsory.len();
+    let subjects = compulsory + instance.electives.len();
+    let teachers = model.teachers.len();
+    let mut demand = vec![0u64; subjects];
+    for (c, &periods) in model.compulsory_periods.iter().enumerate() {
+        demand[c] = (periods * model.admins.len()) as u64;
+    }
+    for item in &model.items {
+        demand[compulsory + item.elective] +=
+            (item.students.len().div_ceil(item.cap) * item.periods) as u64;
+    }
+    let total: u64 = demand.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    // Nodes: 0 source, 1..=subjects, then teachers, then sink.
+    let source = 0;
+    let sink = 1 + subjects + teachers;
+    let nodes = sink + 1;
+    let mut capacity = vec![vec![0u64; nodes]; nodes];
+    capacity[source][1..=subjects].copy_from_slice(&demand);
+    for (t, teacher) in model.teachers.iter().enumerate() {
+        let node = 1 + subjects + t;
+        capacity[node][sink] = teacher.max.min(teacher.free) as u64;
+        for c in 0..compulsory {
+            if teacher.compulsory[c] {
+                capacity[1 + c][node] = u64::MAX / 4;
+            }
+        }
+        for e in 0..instance.electives.len() {
+            if teacher.electives[e] {
+                capacity[1 + compulsory + e][node] = u64::MAX / 4;
+            }
+        }
+    }
+    let mut flow = 0u64;
+    loop {
+        // Breadth-first augmenting path.
+        let mut parent = vec![usize::MAX; nodes];
+        parent[source] = source;
+        let mut queue = std::collections::VecDeque::from([source]);
+        while let Some(v) = queue.pop_front() {
+            for w in 0..nodes {
+                if parent[w] == usize::MAX && capacity[v][w] > 0 {
+                    parent[w] = v;
+                    queue.push_back(w);
+                }
+            }
+        }
+        if parent[sink] == usize::MAX {
+            break;
+        }
+        let mut bottleneck = u64::MAX;
+        let mut v = sink;
+        while v != source {
+            bottleneck = bottleneck.min(capacity[parent[v]][v]);
+            v = parent[v];
+        }
+        let mut v = sink;
+        while v != source {
+            let u = parent[v];
+            capacity[u][v] -= bottleneck;
+            capacity[v][u] = capacity[v][u].saturating_add(bottleneck);
+            v = u;
+        }
+        flow += bottleneck;
+    }
+    if flow >= total {
+        return None;
+    }
+    // The source side of the minimum cut: subjects still reachable, and their teachers.
+    let mut reached = vec![false; nodes];
+    reached[source] = true;
+    let mut stack = vec![source];
+    while let Some(v) = stack.pop() {
+        for w in 0..nodes {
+            if !reached[w] && capacity[v][w] > 0 {
+                reached[w] = true;
+                stack.push(w);
+            }
+        }
+    }
+    let names: Vec<String> = (0..subjects)
+        .filter(|&j| reached[1 + j] && demand[j] > 0)
+        .map(|j| {
+            if j < compulsory {
+                instance.compulsory[j].id.clone()
+            } else {
+                instance.electives[j - compulsory].id.clone()
+            }
+        })
+        .collect();
+    let needed: u64 = (0..subjects)
+        .filter(|&j| reached[1 + j])
+        .map(|j| demand[j])
+        .sum();
+    let cut_teachers: Vec<usize> = (0..teachers)
+        .filter(|&t| reached[1 + subjects + t])
+        .collect();
+    let offered: u64 = cut_teachers
+        .iter()
+        .map(|&t| model.teachers[t].max.min(model.teachers[t].free) as u64)
+        .sum();
+    Some(Shortage {
+        resource: format!("teachers:{}", names.join("+")),
+        needed,
+        available: offered,
+        message: format!(
+            "subjects {} need {needed} teacher-periods a week at the lower bound; the {} teacher(s) qualified for any \
+             of them offer {offered} in all (each at most max_periods and their available slots), whoever else they \
+             teach",
+            names.join(", "),
+            cut_teachers.len()
+        ),
+    })
 }
 
 fn item_index(model: &Model<'_>, item: &crate::solve::model::Item) -> usize {

@@ -4,13 +4,16 @@
 //! - [`validate_instance`]: every reference and range problem of an instance.
 //! - [`check()`]: the independent checker (hard violations and quality figures).
 //! - [`solve()`]: forms teaching classes and timetables them; explains shortages when it cannot.
-//! - [`generate()`]: realistic instances for tests and benchmarks.
+//! - [`generate()`]: realistic instances for tests and benchmarks; [`planted`]: unusual ones, feasible by construction.
 //! - [`view`]: per-student, teacher, room and class timetables for display.
+//! - [`fet`]: import of class-level FET files, and the reduced FET file of an import (for side-by-side runs).
 
 pub mod check;
 pub mod diagnose;
+pub mod fet;
 pub mod format;
 pub mod generate;
+pub mod planted;
 pub mod rng;
 pub mod solve;
 pub mod validate;

@@ -610,6 +610,108 @@ fn majority_admin(model: &Model<'_>, students: &[usize]) -> Option<usize> {
 /// A start without blocks: classes at the lower bound (students of the same combination together), teachers by
 /// spare capacity, every lesson greedily at its least-conflicting slot. Usually full of conflicts for the repair.
 pub(crate) fn greedy(model: &Model<'_>) -> Plan {
+    let mut plan = structure(model);
+    place_greedily(model, &mut plan, None);
+    let none = vec![None; plan.classes.len()];
+    assign_rooms(model, &mut plan, None, &none);
+    plan
+}
+
+/// A start without blocks for timetables made mostly of lessons within one administrative class (class-level
+/// schools, FET imports): classes spanning several administrative classes are placed greedily first, then every
+/// lesson within one administrative class (compulsory ones, and teaching classes all of whose students share an
+/// administrative class) by edge colouring of administrative classes × teachers.
+pub(crate) fn coloured(model: &Model<'_>) -> Plan {
+    let mut plan = structure(model);
+    let single: Vec<Option<usize>> = plan
+        .classes
+        .iter()
+        .map(|c| {
+            let first = model.students[*c.students.first()?].admin;
+            c.students
+                .iter()
+                .all(|&s| model.students[s].admin == first)
+                .then_some(first)
+        })
+        .collect();
+    let multi: Vec<usize> = (0..plan.classes.len())
+        .filter(|&c| single[c].is_none())
+        .collect();
+    place_greedily(model, &mut plan, Some(&multi));
+    let available = model.available_slots();
+    let mut admin_fixed = vec![vec![false; available.len()]; model.admins.len()];
+    let mut teacher_fixed: Vec<Vec<bool>> = model
+        .teachers
+        .iter()
+        .map(|t| available.iter().map(|&s| t.unavailable[s]).collect())
+        .collect();
+    let position: HashMap<usize, usize> =
+        available.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+    for &c in &multi {
+        for &slot in &plan.classes[c].slots {
+            if let Some(&p) = position.get(&slot) {
+                teacher_fixed[plan.classes[c].teacher][p] = true;
+                for &s in &plan.classes[c].students {
+                    admin_fixed[model.students[s].admin][p] = true;
+                }
+            }
+        }
+    }
+    // Units: compulsory lessons, then single-class teaching classes.
+    let mut units: Vec<colour::Unit> = plan
+        .admin
+        .iter()
+        .map(|a| colour::Unit {
+            admin: a.admin,
+            teacher: a.teacher,
+            periods: model.compulsory_periods[a.subject],
+            hint: Vec::new(),
+        })
+        .collect();
+    let single_classes: Vec<usize> = (0..plan.classes.len())
+        .filter(|&c| single[c].is_some())
+        .collect();
+    for &c in &single_classes {
+        units.push(colour::Unit {
+            admin: single[c].unwrap_or(0),
+            teacher: plan.classes[c].teacher,
+            periods: model.items[plan.classes[c].item].periods,
+            hint: Vec::new(),
+        });
+    }
+    let input = colour::ColourInput {
+        colours: available.len(),
+        day_of: available.iter().map(|&s| model.day(s)).collect(),
+        rank: available.iter().map(|&s| s % model.per_day).collect(),
+        admins: model.admins.len(),
+        teachers: model.teachers.len(),
+        admin_fixed,
+        teacher_fixed,
+        units,
+        days: model.days,
+    };
+    let coloured = colour::colour(&input);
+    let admin_count = plan.admin.len();
+    for (u, got) in coloured.iter().enumerate() {
+        let slots: Vec<usize> = got.iter().map(|&i| available[i]).collect();
+        if u < admin_count {
+            plan.admin[u].slots = slots;
+        } else {
+            plan.classes[single_classes[u - admin_count]].slots = slots;
+        }
+    }
+    // Lessons colouring could not place: greedily, where they clash least.
+    let rest: Vec<usize> = (0..plan.classes.len())
+        .filter(|&c| plan.classes[c].slots.len() < model.items[plan.classes[c].item].periods)
+        .collect();
+    place_greedily(model, &mut plan, Some(&rest));
+    let none = vec![None; plan.classes.len()];
+    assign_rooms(model, &mut plan, None, &none);
+    plan
+}
+
+/// Classes at the lower bound and teachers, no slots yet.
+fn structure(model: &Model<'_>) -> Plan {
     let mut load = vec![0usize; model.teachers.len()];
     let pick = |load: &mut Vec<usize>, periods: usize, ok: &dyn Fn(usize) -> bool| -> usize {
         let t = (0..model.teachers.len())
@@ -676,20 +778,30 @@ pub(crate) fn greedy(model: &Model<'_>) -> Plan {
             });
         }
     }
-    // Lessons, most constrained units first, each at the slot with the fewest clashes so far.
+    Plan {
+        classes,
+        admin,
+        blocks: 0,
+    }
+}
+
+/// Places the missing lessons of every compulsory unit and of the teaching classes in `only` (all when `None`),
+/// each at the slot with the fewest clashes given what is placed already.
+fn place_greedily(model: &Model<'_>, plan: &mut Plan, only: Option<&[usize]>) {
     let n = model.slot_count;
     let mut student_occ = vec![0u16; model.students.len() * n];
     let mut teacher_occ = vec![0u16; model.teachers.len() * n];
     let mut lessons_at = vec![0usize; n];
     let place = |members: &[usize],
                  teacher: usize,
+                 have: &[usize],
                  periods: usize,
                  student_occ: &mut Vec<u16>,
                  teacher_occ: &mut Vec<u16>,
                  lessons_at: &mut Vec<usize>|
      -> Vec<usize> {
-        let mut chosen: Vec<usize> = Vec::new();
-        for _ in 0..periods {
+        let mut chosen: Vec<usize> = have.to_vec();
+        while chosen.len() < periods {
             let best = (0..n)
                 .filter(|&s| model.available[s] && !chosen.contains(&s))
                 .min_by_key(|&s| {
@@ -721,10 +833,32 @@ pub(crate) fn greedy(model: &Model<'_>) -> Plan {
         chosen.sort_unstable();
         chosen
     };
-    let mut order: Vec<usize> = (0..admin.len()).collect();
+    // What is placed already counts.
+    for class in &plan.classes {
+        for &s in &class.slots {
+            for &st in &class.students {
+                student_occ[st * n + s] += 1;
+            }
+            teacher_occ[class.teacher * n + s] += 1;
+            lessons_at[s] += 1;
+        }
+    }
+    for lesson in &plan.admin {
+        for &s in &lesson.slots {
+            for &st in &model.admins[lesson.admin].students {
+                student_occ[st * n + s] += 1;
+            }
+            teacher_occ[lesson.teacher * n + s] += 1;
+            lessons_at[s] += 1;
+        }
+    }
+    // Most constrained compulsory units first.
+    let mut order: Vec<usize> = (0..plan.admin.len())
+        .filter(|&u| plan.admin[u].slots.len() < model.compulsory_periods[plan.admin[u].subject])
+        .collect();
     order.sort_by_key(|&u| {
         std::cmp::Reverse(
-            model.teachers[admin[u].teacher]
+            model.teachers[plan.admin[u].teacher]
                 .unavailable
                 .iter()
                 .filter(|&&x| x)
@@ -732,35 +866,39 @@ pub(crate) fn greedy(model: &Model<'_>) -> Plan {
         )
     });
     for u in order {
-        let (a, c, t) = (admin[u].admin, admin[u].subject, admin[u].teacher);
+        let lesson = &plan.admin[u];
+        let (a, c, t) = (lesson.admin, lesson.subject, lesson.teacher);
         let slots = place(
             &model.admins[a].students,
             t,
+            &lesson.slots,
             model.compulsory_periods[c],
             &mut student_occ,
             &mut teacher_occ,
             &mut lessons_at,
         );
-        admin[u].rooms = vec![model.admins[a].room; slots.len()];
-        admin[u].slots = slots;
+        plan.admin[u].rooms = vec![model.admins[a].room; slots.len()];
+        plan.admin[u].slots = slots;
     }
-    for class in &mut classes {
+    let classes: Vec<usize> = match only {
+        Some(list) => list.to_vec(),
+        None => (0..plan.classes.len()).collect(),
+    };
+    for c in classes {
+        let class = &plan.classes[c];
         let periods = model.items[class.item].periods;
-        class.slots = place(
+        if class.slots.len() >= periods {
+            continue;
+        }
+        let slots = place(
             &class.students,
             class.teacher,
+            &class.slots,
             periods,
             &mut student_occ,
             &mut teacher_occ,
             &mut lessons_at,
         );
+        plan.classes[c].slots = slots;
     }
-    let mut plan = Plan {
-        classes,
-        admin,
-        blocks: 0,
-    };
-    let none = vec![None; plan.classes.len()];
-    assign_rooms(model, &mut plan, None, &none);
-    plan
 }

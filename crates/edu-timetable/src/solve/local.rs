@@ -5,11 +5,14 @@
 //! Deterministic for a given seed; the budget only cuts it short.
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)] // index loops over parallel tables read best here
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::rng::SplitMix64;
 use crate::solve::model::Model;
-use crate::solve::{Budget, Plan};
+use crate::solve::{Budget, Plan, PlannedClass};
+
+/// `Kind::Class::index` of a class opened by the repair (not in the plan yet).
+const NEW: usize = usize::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -66,7 +69,7 @@ pub(crate) struct Timetable<'m, 'a> {
     r_occ: Vec<u16>,
     load: Vec<usize>,
     /// Per student: the class unit of each item they take.
-    class_of: Vec<HashMap<usize, usize>>,
+    class_of: Vec<BTreeMap<usize, usize>>,
     /// Per student: administrative units.
     admin_units_of: Vec<Vec<usize>>,
     item_classes: Vec<Vec<usize>>,
@@ -127,7 +130,7 @@ impl<'m, 'a> Timetable<'m, 'a> {
             t_occ: vec![0; model.teachers.len() * n],
             r_occ: vec![0; model.rooms.len() * n],
             load: vec![0; model.teachers.len()],
-            class_of: vec![HashMap::new(); model.students.len()],
+            class_of: vec![BTreeMap::new(); model.students.len()],
             admin_units_of: vec![Vec::new(); model.students.len()],
             item_classes: vec![Vec::new(); model.items.len()],
             at_slot: vec![Vec::new(); n],
@@ -197,17 +200,53 @@ impl<'m, 'a> Timetable<'m, 'a> {
                 .count() as i64
     }
 
-    /// Writes the (repaired or improved) timetable back into the plan.
+    /// Writes the (repaired or improved) timetable back into the plan; classes opened by the repair get fresh ids,
+    /// classes it closed disappear.
     pub fn write_back(&self, plan: &mut Plan) {
+        let mut used: std::collections::BTreeSet<String> = self
+            .units
+            .iter()
+            .filter_map(|unit| match unit.kind {
+                Kind::Class { index, .. } if index != NEW && !unit.slots.is_empty() => {
+                    Some(plan.classes[index].id.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        let mut classes = Vec::new();
         for unit in &self.units {
             match unit.kind {
-                Kind::Class { index, .. } => {
-                    let class = &mut plan.classes[index];
-                    class.teacher = unit.teacher;
-                    class.slots = unit.slots.clone();
-                    class.room = unit.rooms.first().copied().unwrap_or(class.room);
-                    class.students = unit.members.clone();
-                    class.students.sort_unstable();
+                Kind::Class { index, item } => {
+                    if unit.slots.is_empty() {
+                        continue;
+                    }
+                    let id = if index != NEW {
+                        plan.classes[index].id.clone()
+                    } else {
+                        let it = &self.model.items[item];
+                        let prefix = format!(
+                            "{}-{}-",
+                            self.model.instance.electives[it.elective].id,
+                            it.level.letter()
+                        );
+                        let mut number = 1;
+                        while used.contains(&format!("{prefix}{number:02}")) {
+                            number += 1;
+                        }
+                        let id = format!("{prefix}{number:02}");
+                        used.insert(id.clone());
+                        id
+                    };
+                    let mut students = unit.members.clone();
+                    students.sort_unstable();
+                    classes.push(PlannedClass {
+                        id,
+                        item,
+                        students,
+                        teacher: unit.teacher,
+                        room: unit.rooms.first().copied().unwrap_or(0),
+                        slots: unit.slots.clone(),
+                    });
                 }
                 Kind::Admin { index, .. } => {
                     let lesson = &mut plan.admin[index];
@@ -217,6 +256,116 @@ impl<'m, 'a> Timetable<'m, 'a> {
                 }
             }
         }
+        plan.classes = classes;
+    }
+
+    /// Opens an empty class of `item` for `likely` students: the qualified teacher with most time left, the slots
+    /// where the teacher and most of those students are free, the largest room free then.
+    fn open_class(&mut self, item: usize, likely: &[usize]) -> Option<usize> {
+        let n = self.n;
+        let it = &self.model.items[item];
+        let periods = it.periods;
+        // Only with a qualified teacher who has the periods to spare: a class nobody can teach helps nothing.
+        let teacher = (0..self.model.teachers.len())
+            .filter(|&t| {
+                self.model.teachers[t].electives[it.elective]
+                    && self.load[t] + periods <= self.model.teachers[t].max
+            })
+            .max_by_key(|&t| {
+                (
+                    self.model.teachers[t].max as i64 - self.load[t] as i64,
+                    std::cmp::Reverse(t),
+                )
+            })?;
+        let mut slots: Vec<usize> = Vec::new();
+        for _ in 0..periods {
+            let best = (0..n)
+                .filter(|&s| self.allowed(teacher, s) && !slots.contains(&s))
+                .min_by_key(|&s| {
+                    let busy = likely
+                        .iter()
+                        .filter(|&&st| self.s_occ[st * n + s] > 0)
+                        .count();
+                    let same_day = slots
+                        .iter()
+                        .filter(|&&x| self.model.day(x) == self.model.day(s))
+                        .count();
+                    (
+                        4 * usize::from(self.t_occ[teacher * n + s] > 0) + busy * 2 + same_day,
+                        s,
+                    )
+                })?;
+            slots.push(best);
+        }
+        slots.sort_unstable();
+        let room = (0..self.model.rooms.len())
+            .min_by_key(|&r| {
+                (
+                    slots.iter().filter(|&&s| self.r_occ[r * n + s] > 0).count(),
+                    std::cmp::Reverse(self.model.rooms[r]),
+                    r,
+                )
+            })
+            .unwrap_or(0);
+        let u = self.units.len();
+        self.units.push(Unit {
+            kind: Kind::Class { index: NEW, item },
+            teacher,
+            slots: Vec::new(),
+            rooms: Vec::new(),
+            members: Vec::new(),
+            cap: self.model.instance.electives[it.elective].max_class_size as usize,
+            qualified: (0..self.model.teachers.len())
+                .filter(|&t| self.model.teachers[t].electives[it.elective])
+                .collect(),
+            anchor: Vec::new(),
+        });
+        for (k, &s) in slots.iter().enumerate() {
+            self.units[u].slots.push(s);
+            self.units[u].rooms.push(room);
+            self.t_occ[teacher * n + s] += 1;
+            self.r_occ[room * n + s] += 1;
+            self.at_slot[s].push((u, k));
+        }
+        self.load[teacher] += periods;
+        self.item_classes[item].push(u);
+        Some(u)
+    }
+
+    /// The lessons (unit, position) a student has at slot `s`.
+    fn lessons_of_student_at(&self, st: usize, s: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for &u in self.class_of[st].values().chain(&self.admin_units_of[st]) {
+            if let Some(k) = self.units[u].slots.iter().position(|&x| x == s) {
+                out.push((u, k));
+            }
+        }
+        out
+    }
+
+    fn class_item(&self, u: usize) -> Option<usize> {
+        match self.units[u].kind {
+            Kind::Class { item, .. } => Some(item),
+            Kind::Admin { .. } => None,
+        }
+    }
+
+    /// Closes a teaching class left without students.
+    fn close_class(&mut self, u: usize) {
+        let Kind::Class { item, .. } = self.units[u].kind else {
+            return;
+        };
+        if !self.units[u].members.is_empty() || self.units[u].slots.is_empty() {
+            return;
+        }
+        for k in 0..self.units[u].slots.len() {
+            self.detach(u, k);
+        }
+        let t = self.units[u].teacher;
+        self.load[t] -= self.units[u].slots.len();
+        self.units[u].slots.clear();
+        self.units[u].rooms.clear();
+        self.item_classes[item].retain(|&v| v != u);
     }
 
     fn allowed(&self, teacher: usize, s: usize) -> bool {
@@ -265,7 +414,9 @@ impl<'m, 'a> Timetable<'m, 'a> {
     fn lesson_conflicted(&self, u: usize, k: usize) -> bool {
         let n = self.n;
         let unit = &self.units[u];
-        let s = unit.slots[k];
+        let Some(&s) = unit.slots.get(k) else {
+            return false;
+        };
         self.t_occ[unit.teacher * n + s] > 1
             || self.r_occ[unit.rooms[k] * n + s] > 1
             || !self.allowed(unit.teacher, s)
@@ -498,8 +649,12 @@ impl<'m, 'a> Timetable<'m, 'a> {
         let mut hard = self.hard();
         let mut best = hard;
         let mut since_best = 0usize;
-        let mut tabu_slot: HashMap<(usize, usize, usize), usize> = HashMap::new();
-        let mut tabu_student: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut tabu = Tabu {
+            slots: self.n,
+            lesson: Vec::new(),
+            student: vec![Vec::new(); self.model.students.len()],
+        };
+        let mut last_open = 0usize;
         for iteration in 1..=max_iterations {
             if iteration % 128 == 0 {
                 if budget.expired() {
@@ -512,32 +667,42 @@ impl<'m, 'a> Timetable<'m, 'a> {
                     since_best = 0;
                 }
             }
-            conflicts.retain(|&c| self.still(c));
             if conflicts.is_empty() {
                 conflicts = self.conflicts();
                 if conflicts.is_empty() {
                     return true;
                 }
             }
-            let conflict = conflicts[rng.below(conflicts.len())];
+            let pick = rng.below(conflicts.len());
+            let conflict = conflicts[pick];
+            if !self.still(conflict) {
+                conflicts.swap_remove(pick);
+                continue;
+            }
             let noise = rng.below(100) < 3;
             let mut moves: Vec<(i64, Move)> = Vec::new();
             match conflict {
-                Conflict::Lesson(u, k) => self.lesson_moves(
-                    u,
-                    k,
-                    iteration,
-                    &tabu_slot,
-                    &tabu_student,
-                    &mut rng,
-                    &mut moves,
-                ),
+                Conflict::Lesson(u, k) => {
+                    self.lesson_moves(u, k, iteration, &tabu, &mut rng, &mut moves)
+                }
                 Conflict::Size(u) => {
-                    self.size_moves(u, iteration, &tabu_student, &mut rng, &mut moves)
+                    self.size_moves(u, iteration, &tabu, &mut rng, &mut moves);
+                    // Nothing helps: open another class of the item (students move into it next).
+                    let stuck = moves.iter().all(|m| m.0 >= 0);
+                    if stuck
+                        && iteration >= last_open + 64
+                        && let Kind::Class { item, .. } = self.units[u].kind
+                        && self.item_classes[item].len() < self.model.items[item].students.len()
+                    {
+                        let likely = self.units[u].members.clone();
+                        self.open_class(item, &likely);
+                        last_open = iteration;
+                        continue;
+                    }
                 }
                 Conflict::Overload(t) => {
                     for u in 0..self.units.len() {
-                        if self.units[u].teacher == t {
+                        if self.units[u].teacher == t && !self.units[u].slots.is_empty() {
                             for &to in &self.units[u].qualified {
                                 if to != t {
                                     moves.push((self.delta_teacher(u, to), Move::Teacher(u, to)));
@@ -545,6 +710,35 @@ impl<'m, 'a> Timetable<'m, 'a> {
                             }
                         }
                     }
+                }
+            }
+            // A student clash nothing mends: split the class, opening one of the item where its clashing students
+            // are free.
+            if let Conflict::Lesson(u, k) = conflict
+                && iteration >= last_open + 64
+                && moves.iter().all(|m| m.0 >= 0)
+                && let Some(item) = self.class_item(u)
+            {
+                let s = self.units[u].slots[k];
+                let clashing: Vec<usize> = self.units[u]
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|&st| self.s_occ[st * self.n + s] > 1)
+                    .collect();
+                if !clashing.is_empty()
+                    && self.item_classes[item].len() < self.model.items[item].students.len()
+                {
+                    if let Some(new) = self.open_class(item, &clashing) {
+                        for st in clashing {
+                            self.apply_move_student(st, u, new);
+                        }
+                        if self.units[u].members.is_empty() {
+                            self.close_class(u);
+                        }
+                    }
+                    last_open = iteration;
+                    continue;
                 }
             }
             if moves.is_empty() {
@@ -560,12 +754,27 @@ impl<'m, 'a> Timetable<'m, 'a> {
             match chosen {
                 Move::Lesson(u, k, to, room) => {
                     let from = self.units[u].slots[k];
-                    tabu_slot.insert((u, k, from), iteration + 10 + rng.below(10));
+                    tabu.forbid_lesson(u, k, from, iteration + 10 + rng.below(10));
                     self.apply_move_lesson(u, k, to, room);
                 }
                 Move::Student(st, from, to) => {
-                    tabu_student.insert((st, from), iteration + 10 + rng.below(10));
+                    tabu.forbid_student(st, from, iteration + 10 + rng.below(10), iteration);
                     self.apply_move_student(st, from, to);
+                    if self.units[from].members.is_empty() {
+                        self.close_class(from);
+                    }
+                }
+                Move::Swap(u, k, v, j) => {
+                    let from = self.units[u].slots[k];
+                    tabu.forbid_lesson(u, k, from, iteration + 10 + rng.below(10));
+                    self.apply_swap(u, k, v, j);
+                }
+                Move::Kempe(u, k, to) => {
+                    let from = self.units[u].slots[k];
+                    if let Some(chain) = self.kempe_chain(u, k, to, 64) {
+                        tabu.forbid_lesson(u, k, from, iteration + 10 + rng.below(10));
+                        self.apply_kempe(&chain, from, to);
+                    }
                 }
                 Move::Teacher(u, to) => self.apply_teacher(u, to),
                 Move::ClassRoom(u, to) => self.apply_class_room(u, to),
@@ -604,35 +813,76 @@ impl<'m, 'a> Timetable<'m, 'a> {
     }
 
     fn lesson_moves(
-        &self,
+        &mut self,
         u: usize,
         k: usize,
         iteration: usize,
-        tabu_slot: &HashMap<(usize, usize, usize), usize>,
-        tabu_student: &HashMap<(usize, usize), usize>,
+        tabu: &Tabu,
         rng: &mut SplitMix64,
         moves: &mut Vec<(i64, Move)>,
     ) {
         let n = self.n;
-        let unit = &self.units[u];
-        let s = unit.slots[k];
-        let t = unit.teacher;
+        let s = self.units[u].slots[k];
+        let t = self.units[u].teacher;
+        let mut targets: Vec<(i64, usize)> = Vec::new();
         for to in 0..n {
-            if to == s || !self.allowed(t, to) || unit.slots.contains(&to) {
+            if to == s || !self.allowed(t, to) || self.units[u].slots.contains(&to) {
                 continue;
             }
-            if tabu_slot
-                .get(&(u, k, to))
-                .is_some_and(|&until| until > iteration)
-            {
+            if tabu.lesson_tabu(u, k, to, iteration) {
                 continue;
             }
             let room = self.lesson_room(u, k, to);
-            moves.push((
-                self.delta_move_lesson(u, k, to, room),
-                Move::Lesson(u, k, to, room),
-            ));
+            let delta = self.delta_move_lesson(u, k, to, room);
+            targets.push((delta, to));
+            moves.push((delta, Move::Lesson(u, k, to, room)));
         }
+        // Swaps with the lessons in the way: the teacher's own lesson there and those of a few students who are
+        // busy there (for a class whose week is full, swapping two of its lessons is the only move that keeps it
+        // clash-free).
+        for &(delta, to) in &targets {
+            if delta <= 0 {
+                continue;
+            }
+            let mut partners: Vec<(usize, usize)> = self.at_slot[to]
+                .iter()
+                .copied()
+                .filter(|&(v, _)| self.units[v].teacher == t)
+                .collect();
+            let busy: Vec<usize> = self.units[u]
+                .members
+                .iter()
+                .copied()
+                .filter(|&st| self.s_occ[st * n + to] > 0)
+                .collect();
+            for _ in 0..busy.len().min(3) {
+                let st = busy[rng.below(busy.len())];
+                for partner in self.lessons_of_student_at(st, to) {
+                    if !partners.contains(&partner) {
+                        partners.push(partner);
+                    }
+                }
+            }
+            for (v, j) in partners {
+                if v == u
+                    || self.units[v].slots.contains(&s)
+                    || !self.allowed(self.units[v].teacher, s)
+                {
+                    continue;
+                }
+                let d = self.delta_swap(u, k, v, j);
+                moves.push((d, Move::Swap(u, k, v, j)));
+            }
+        }
+        // Kempe chains towards a few random slots.
+        for _ in 0..targets.len().min(4) {
+            let (_, to) = targets[rng.below(targets.len())];
+            if let Some(chain) = self.kempe_chain(u, k, to, 64) {
+                let d = self.delta_kempe(&chain, s, to);
+                moves.push((d, Move::Kempe(u, k, to)));
+            }
+        }
+        let unit = &self.units[u];
         if self.t_occ[t * n + s] > 1 || !self.allowed(t, s) {
             for &to in &unit.qualified {
                 if to != t {
@@ -678,17 +928,142 @@ impl<'m, 'a> Timetable<'m, 'a> {
                     continue;
                 }
                 for &w in &self.item_classes[item] {
-                    if w == v
-                        || tabu_student
-                            .get(&(st, w))
-                            .is_some_and(|&until| until > iteration)
-                    {
+                    if w == v || tabu.student_tabu(st, w, iteration) {
                         continue;
                     }
                     moves.push((self.delta_move_student(st, v, w), Move::Student(st, v, w)));
                 }
             }
         }
+    }
+
+    /// Conflicts lesson `u` would add at slot `s` in room `room` (it is not there now).
+    fn cost_add(&self, u: usize, s: usize, room: usize) -> i64 {
+        let n = self.n;
+        let unit = &self.units[u];
+        let mut cost = unit
+            .members
+            .iter()
+            .filter(|&&st| self.s_occ[st * n + s] > 0)
+            .count() as i64;
+        cost += i64::from(self.t_occ[unit.teacher * n + s] > 0);
+        cost += i64::from(self.r_occ[room * n + s] > 0);
+        cost += i64::from(!self.allowed(unit.teacher, s));
+        cost
+    }
+
+    /// Change of conflicts if lessons (u, k) and (v, j) exchanged slots, each keeping its room.
+    fn delta_swap(&mut self, u: usize, k: usize, v: usize, j: usize) -> i64 {
+        let (a, ra) = (self.units[u].slots[k], self.units[u].rooms[k]);
+        let (b, rb) = (self.units[v].slots[j], self.units[v].rooms[j]);
+        self.detach(u, k);
+        self.detach(v, j);
+        let mut old = self.cost_add(u, a, ra);
+        self.attach(u, k, a, ra);
+        old += self.cost_add(v, b, rb);
+        self.detach(u, k);
+        let mut new = self.cost_add(u, b, ra);
+        self.attach(u, k, b, ra);
+        new += self.cost_add(v, a, rb);
+        self.detach(u, k);
+        self.attach(u, k, a, ra);
+        self.attach(v, j, b, rb);
+        new - old
+    }
+
+    fn apply_swap(&mut self, u: usize, k: usize, v: usize, j: usize) {
+        let (a, ra) = (self.units[u].slots[k], self.units[u].rooms[k]);
+        let (b, rb) = (self.units[v].slots[j], self.units[v].rooms[j]);
+        self.detach(u, k);
+        self.detach(v, j);
+        self.attach(u, k, b, ra);
+        self.attach(v, j, a, rb);
+    }
+
+    /// The Kempe chain of lesson (u, k) between its slot and `to`: every lesson at either slot reachable through a
+    /// shared teacher, room or student. `None` when it grows past `limit` lessons.
+    fn kempe_chain(
+        &self,
+        u: usize,
+        k: usize,
+        to: usize,
+        limit: usize,
+    ) -> Option<Vec<(usize, usize)>> {
+        let from = self.units[u].slots[k];
+        let mut chain: Vec<(usize, usize)> = vec![(u, k)];
+        let mut next = 0;
+        while next < chain.len() {
+            let (x, kx) = chain[next];
+            next += 1;
+            let here = self.units[x].slots[kx];
+            let there = if here == from { to } else { from };
+            let mut found: Vec<(usize, usize)> = self.at_slot[there]
+                .iter()
+                .copied()
+                .filter(|&(y, ky)| {
+                    self.units[y].teacher == self.units[x].teacher
+                        || self.units[y].rooms[ky] == self.units[x].rooms[kx]
+                })
+                .collect();
+            for &st in &self.units[x].members {
+                if self.s_occ[st * self.n + there] > 0 {
+                    found.extend(self.lessons_of_student_at(st, there));
+                }
+            }
+            for lesson in found {
+                if !chain.contains(&lesson) {
+                    if chain.len() >= limit {
+                        return None;
+                    }
+                    chain.push(lesson);
+                }
+            }
+        }
+        Some(chain)
+    }
+
+    /// Moves every lesson of a chain to the other of its two slots; returns the chain as it is afterwards.
+    fn apply_kempe(&mut self, chain: &[(usize, usize)], a: usize, b: usize) {
+        let moves: Vec<(usize, usize, usize, usize)> = chain
+            .iter()
+            .map(|&(u, k)| {
+                let s = self.units[u].slots[k];
+                (u, k, if s == a { b } else { a }, self.units[u].rooms[k])
+            })
+            .collect();
+        for &(u, k, _, _) in &moves {
+            self.detach(u, k);
+        }
+        for (u, k, s, room) in moves {
+            self.attach(u, k, s, room);
+        }
+    }
+
+    /// Change of conflicts (and of the number of lessons in teachers' unavailable slots) if the chain swapped.
+    fn delta_kempe(&mut self, chain: &[(usize, usize)], a: usize, b: usize) -> i64 {
+        let local = |table: &Self| -> i64 {
+            let n = table.n;
+            let mut cost = 0;
+            for &slot in &[a, b] {
+                for &(u, k) in &table.at_slot[slot] {
+                    let unit = &table.units[u];
+                    cost += i64::from(!table.allowed(unit.teacher, slot));
+                    cost += i64::from(table.t_occ[unit.teacher * n + slot] > 1);
+                    cost += i64::from(table.r_occ[unit.rooms[k] * n + slot] > 1);
+                    cost += unit
+                        .members
+                        .iter()
+                        .filter(|&&st| table.s_occ[st * n + slot] > 1)
+                        .count() as i64;
+                }
+            }
+            cost
+        };
+        let before = local(self);
+        self.apply_kempe(chain, a, b);
+        let after = local(self);
+        self.apply_kempe(chain, a, b);
+        after - before
     }
 
     fn delta_move_lesson_room(&self, u: usize, k: usize, room: usize) -> i64 {
@@ -702,7 +1077,7 @@ impl<'m, 'a> Timetable<'m, 'a> {
         &self,
         u: usize,
         iteration: usize,
-        tabu_student: &HashMap<(usize, usize), usize>,
+        tabu: &Tabu,
         rng: &mut SplitMix64,
         moves: &mut Vec<(i64, Move)>,
     ) {
@@ -713,11 +1088,7 @@ impl<'m, 'a> Timetable<'m, 'a> {
         for _ in 0..unit.members.len().min(8) {
             let st = unit.members[rng.below(unit.members.len())];
             for &w in &self.item_classes[item] {
-                if w == u
-                    || tabu_student
-                        .get(&(st, w))
-                        .is_some_and(|&until| until > iteration)
-                {
+                if w == u || tabu.student_tabu(st, w, iteration) {
                     continue;
                 }
                 moves.push((self.delta_move_student(st, u, w), Move::Student(st, u, w)));
@@ -1097,9 +1468,52 @@ impl<'m, 'a> Timetable<'m, 'a> {
 /// An improving move of one lesson: (delta, the lesson it swaps with if any, target slot, room).
 type BestMove = (i64, Option<(usize, usize)>, usize, usize);
 
+/// Tabu lists: until which iteration a lesson may not return to a slot, a student to a class.
+struct Tabu {
+    slots: usize,
+    /// `[unit][position × slots + slot]`.
+    lesson: Vec<Vec<u32>>,
+    /// `[student]`: (class, until), a short list.
+    student: Vec<Vec<(usize, u32)>>,
+}
+
+impl Tabu {
+    fn lesson_tabu(&self, u: usize, k: usize, s: usize, iteration: usize) -> bool {
+        self.lesson
+            .get(u)
+            .and_then(|row| row.get(k * self.slots + s))
+            .is_some_and(|&until| until as usize > iteration)
+    }
+
+    fn forbid_lesson(&mut self, u: usize, k: usize, s: usize, until: usize) {
+        if self.lesson.len() <= u {
+            self.lesson.resize(u + 1, Vec::new());
+        }
+        let row = &mut self.lesson[u];
+        if row.len() <= k * self.slots + s {
+            row.resize((k + 1) * self.slots, 0);
+        }
+        row[k * self.slots + s] = until as u32;
+    }
+
+    fn student_tabu(&self, st: usize, class: usize, iteration: usize) -> bool {
+        self.student[st]
+            .iter()
+            .any(|&(c, until)| c == class && until as usize > iteration)
+    }
+
+    fn forbid_student(&mut self, st: usize, class: usize, until: usize, iteration: usize) {
+        let list = &mut self.student[st];
+        list.retain(|&(_, u)| u as usize > iteration);
+        list.push((class, until as u32));
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Move {
     Lesson(usize, usize, usize, usize),
+    Swap(usize, usize, usize, usize),
+    Kempe(usize, usize, usize),
     Student(usize, usize, usize),
     Teacher(usize, usize),
     ClassRoom(usize, usize),

@@ -196,6 +196,14 @@ pub fn solve(
             if budget.expired() {
                 break 'structures;
             }
+            // With a valid plan above the bound in hand, one more layout per structure is enough: layouts differ
+            // only in where teachers are away, and sectioning gives the same count on most.
+            if variant >= 2 && best.is_some() {
+                break;
+            }
+            if number > 0 && variant >= 1 {
+                break;
+            }
             match build::with_blocks(&model, options, hint.as_ref(), structure, variant) {
                 Ok(block_plan) => {
                     let mut plan = block_plan.plan;
@@ -232,20 +240,20 @@ pub fn solve(
         }
     }
 
-    // 2. Lesson-level search: from the best block plan with conflicts, then from greedy starts.
+    // 2. Lesson-level search: from an edge-coloured start, from the best block plan with conflicts, from a greedy
+    //    start.
     if best.is_none() {
-        let mut starts: Vec<Plan> = Vec::new();
-        if let Some((_, plan)) = partial.take() {
-            starts.push(plan);
-        }
         for start in 0..SEARCH_STARTS {
             if budget.expired() {
                 break;
             }
-            let mut plan = if starts.is_empty() {
-                build::greedy(&model)
-            } else {
-                starts.remove(0)
+            let mut plan = match start {
+                0 => build::coloured(&model),
+                1 => match partial.take() {
+                    Some((_, plan)) => plan,
+                    None => build::greedy(&model),
+                },
+                _ => build::greedy(&model),
             };
             let mut table = Timetable::new(&model, &plan);
             if table.repair(options.seed ^ (start + 101), budget, SEARCH_ITERATIONS) {

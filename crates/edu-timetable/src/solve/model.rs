@@ -32,6 +32,8 @@ pub(crate) struct TeacherM {
     pub electives: Vec<bool>,
     pub max: usize,
     pub unavailable: Vec<bool>,
+    /// Unblocked slots where the teacher is available.
+    pub free: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -168,11 +170,15 @@ impl<'a> Model<'a> {
                         unavailable[index] = true;
                     }
                 }
+                let free = (0..slot_count)
+                    .filter(|&s| available[s] && !unavailable[s])
+                    .count();
                 TeacherM {
                     compulsory,
                     electives,
                     max: t.max_periods as usize,
                     unavailable,
+                    free,
                 }
             })
             .collect();

@@ -409,7 +409,7 @@ pub(crate) fn route(input: &RoutingInput, seed: u64, budget: &dyn Budget) -> Opt
             }
         }
         let mut best: Option<Saved> = None;
-        for _round in 0..3 {
+        for _round in 0..2 {
             if budget.expired() {
                 break;
             }

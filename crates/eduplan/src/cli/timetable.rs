@@ -27,6 +27,23 @@ enum TimetableCommand {
     Check(CheckArgs),
     /// Print the weekly timetable of one student, teacher, room or administrative class.
     Show(ShowArgs),
+    /// Import a class-level FET (.fet) file: prints what was kept, relaxed and dropped.
+    ImportFet(ImportFetArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportFetArgs {
+    /// The .fet file.
+    fet: PathBuf,
+    /// The instance (eduplan-zouban/1).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the import notes as JSON here.
+    #[arg(long)]
+    notes: Option<PathBuf>,
+    /// Also write the reduced FET file (exactly the imported problem) here, to run fet-cl on the same input.
+    #[arg(long)]
+    reduced_fet: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +65,16 @@ struct GenArgs {
     /// Output file (default: standard output).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// An unusual instance built around a planted timetable (odd periods, any number of selective subjects,
+    /// tight teachers and rooms) instead of a realistic one; --mix, --grouping and --periods are ignored.
+    #[arg(long)]
+    planted: bool,
+    /// With --planted: also write the planted timetable (a proof that the instance is feasible) here.
+    #[arg(long, requires = "planted")]
+    plant_out: Option<PathBuf>,
+    /// With --planted: a stress instance (full weeks, teachers at their exact load, many unavailable slots).
+    #[arg(long, requires = "planted")]
+    tight: bool,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +130,7 @@ pub fn run(args: TimetableArgs) -> anyhow::Result<ExitCode> {
         TimetableCommand::Solve(a) => run_solve(a),
         TimetableCommand::Check(a) => run_check(a),
         TimetableCommand::Show(a) => run_show(a),
+        TimetableCommand::ImportFet(a) => run_import_fet(a),
     }
 }
 
@@ -134,6 +162,22 @@ fn read_solution(path: &Path) -> anyhow::Result<Solution> {
 }
 
 fn run_gen(args: GenArgs) -> anyhow::Result<ExitCode> {
+    if args.planted {
+        let (instance, plant) =
+            edu_timetable::planted::planted(&edu_timetable::planted::PlantedOptions {
+                seed: args.seed,
+                students: args.students,
+                tight: args.tight,
+            });
+        if let Some(path) = &args.plant_out {
+            write(path, &plant.to_json())?;
+        }
+        match args.out {
+            Some(path) => write(&path, &instance.to_json())?,
+            None => print!("{}", instance.to_json()),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(mix) = Mix::parse(&args.mix) else {
         let names: Vec<&str> = Mix::ALL.iter().map(|m| m.name()).collect();
         bail!("unknown mix {:?}; known: {}", args.mix, names.join(", "));
@@ -271,5 +315,37 @@ fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let grid = timetable_of(&instance, &solution, &who)
         .context("no such student, teacher, room or class")?;
     print!("{}", grid.to_text());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_import_fet(args: ImportFetArgs) -> anyhow::Result<ExitCode> {
+    let text = read(&args.fet)?;
+    let (instance, notes) = match edu_timetable::fet::import(&text) {
+        Ok(imported) => imported,
+        Err(error) => {
+            eprintln!("{}: {error}", args.fet.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    write(&args.out, &instance.to_json())?;
+    if let Some(path) = &args.notes {
+        write(path, &serde_json::to_string_pretty(&notes)?)?;
+    }
+    if let Some(path) = &args.reduced_fet {
+        write(path, &edu_timetable::fet::reduced_fet(&instance))?;
+    }
+    eprintln!(
+        "imported {} activities in {} groups ({} periods), {} students sets, {} teachers",
+        notes.activities, notes.activity_groups, notes.lessons, notes.leaves, notes.teachers
+    );
+    for (what, count) in &notes.kept {
+        eprintln!("  kept    {what}: {count}");
+    }
+    for (what, count) in &notes.relaxed {
+        eprintln!("  relaxed {what}: {count}");
+    }
+    for (what, (hard, soft)) in &notes.dropped {
+        eprintln!("  dropped {what}: {hard} at 100%, {soft} below");
+    }
     Ok(ExitCode::SUCCESS)
 }
