@@ -1,17 +1,790 @@
-//! The work plan as data, evaluated live: metric source over the registry, obligations and ledgers; scorecards.
+//! The work plan as data, evaluated live: every target computed from the records for any org unit, with the
+//! institutions behind each number.
+//!
+//! Evaluation loads compact facts once per request — institutions as they stood on the as-of date, enrolled
+//! pupils grouped by institution and attribute, active staff, population by age — and computes every metric of the
+//! plan from them in memory ([`FactSource`] implements `edu_plan::MetricSource`). The same facts serve the city,
+//! each district and each institution, so a drill-down costs one load. Ratios are sums of numerators over sums of
+//! denominators at every level (the plan engine guarantees it).
+
+use std::collections::{BTreeMap, HashMap};
+
+use edu_plan::{
+    Breakdown, Evaluation, MetricRequest, MetricSource, PlanDate, Source, Status, TargetResult,
+    evaluate,
+};
+use edu_store::plan::{InstitutionFact, PlanSnapshot, PupilCount, StaffFact};
+use edu_store::{PopulationRecord, ScopeFilter};
+use serde::Serialize;
 
 use crate::App;
-use crate::access::Actor;
+use crate::access::{Actor, Permission, Scope};
 use crate::error::AppError;
 use crate::registry::AttentionItem;
 
+/// Facts on one as-of date.
+pub struct PlanFacts {
+    pub city: String,
+    pub as_of: PlanDate,
+    institutions: Vec<InstitutionFact>,
+    tags: HashMap<i64, Vec<String>>,
+    index: HashMap<i64, usize>,
+    by_code: HashMap<String, usize>,
+    /// Pupil counts per period (start, end) — the period decides who is a new entrant.
+    pupils: BTreeMap<(PlanDate, PlanDate), Vec<PupilCount>>,
+    staff: Vec<StaffFact>,
+    population: Vec<PopulationRecord>,
+    /// Values of capability metrics (obligations, ledgers, key areas) per institution id, by (metric, period).
+    capability: HashMap<(String, PlanDate, PlanDate), HashMap<i64, f64>>,
+}
+
+fn plan_date(date: jiff::civil::Date) -> PlanDate {
+    PlanDate::new(i32::from(date.year()), date.month() as u8, date.day() as u8)
+        .unwrap_or_else(|| PlanDate::new(2000, 1, 1).unwrap_or_else(|| unreachable!()))
+}
+
+/// The stable code an engine enum serialises to ("kindergarten", "M", "security_guard", …).
+fn code<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Statutory retirement ages used by the plan's one-for-one replacement (men 60, women 55).
+fn retirement_date(birth: &str, sex: &str) -> Option<PlanDate> {
+    let birth: PlanDate = birth.parse().ok()?;
+    let years = if sex == "M" { 60 } else { 55 };
+    let day = if birth.month() == 2 && birth.day() == 29 {
+        28
+    } else {
+        birth.day()
+    };
+    PlanDate::new(birth.year() + years, birth.month(), day)
+}
+
+impl PlanFacts {
+    fn institution(&self, id: i64) -> Option<&InstitutionFact> {
+        self.index.get(&id).map(|i| &self.institutions[*i])
+    }
+
+    /// Whether an institution is inside the org unit (city, district or itself).
+    fn in_org(&self, institution: &InstitutionFact, org: &str) -> bool {
+        org == self.city || org == institution.district_code || org == institution.code
+    }
+
+    fn passes(
+        &self,
+        id: i64,
+        org: &str,
+        filter: &edu_plan::InstitutionFilter,
+        breakdown: Option<Breakdown>,
+    ) -> bool {
+        let Some(i) = self.institution(id) else {
+            return false;
+        };
+        if i.status != "open" || !self.in_org(i, org) {
+            return false;
+        }
+        let breakdown_ok = match breakdown {
+            Some(Breakdown::Area(area)) => i.area == code(&area),
+            Some(Breakdown::Ownership(ownership)) => i.ownership == code(&ownership),
+            Some(Breakdown::Sex(_)) | None => true,
+        };
+        breakdown_ok
+            && (filter.kind.is_empty() || filter.kind.iter().any(|k| code(k) == i.kind))
+            && filter.ownership.is_none_or(|o| code(&o) == i.ownership)
+            && filter.inclusive.is_none_or(|v| v == i.inclusive)
+            && filter.area.is_none_or(|a| code(&a) == i.area)
+            && filter.authority.is_none_or(|a| code(&a) == i.authority)
+            && filter
+                .tag
+                .as_ref()
+                .is_none_or(|tag| self.tags.get(&id).is_some_and(|t| t.contains(tag)))
+    }
+
+    fn sex_ok(sex: &str, filter: Option<edu_plan::Sex>, breakdown: Option<Breakdown>) -> bool {
+        filter.is_none_or(|s| code(&s) == sex)
+            && !matches!(breakdown, Some(Breakdown::Sex(s)) if code(&s) != sex)
+    }
+
+    fn certified_guard(&self, institution_id: i64) -> bool {
+        self.staff.iter().any(|s| {
+            s.institution_id == institution_id && s.role == "security_guard" && s.certified
+        })
+    }
+
+    /// The value of one metric request (None when the source has no data for it).
+    pub fn value(&self, request: &MetricRequest<'_>) -> Option<f64> {
+        let (org, breakdown, period) = (request.org, request.breakdown, request.period);
+        match &request.metric.source {
+            Source::Pupils {
+                institutions,
+                pupils,
+            } => {
+                let rows = self.pupils.get(&(period.start, period.end))?;
+                let total: i64 = rows
+                    .iter()
+                    .filter(|r| self.passes(r.institution_id, org, institutions, breakdown))
+                    .filter(|r| Self::sex_ok(&r.sex, pupils.sex, breakdown))
+                    .filter(|r| {
+                        pupils.grade.is_empty()
+                            || pupils.grade.iter().any(|g| i64::from(*g) == r.grade)
+                    })
+                    .filter(|r| pupils.age_min.is_none_or(|min| r.age >= i64::from(min)))
+                    .filter(|r| pupils.age_max.is_none_or(|max| r.age <= i64::from(max)))
+                    .filter(|r| {
+                        pupils
+                            .new_entrants
+                            .is_none_or(|wanted| r.new_entrant == wanted)
+                    })
+                    .map(|r| r.count)
+                    .sum();
+                Some(total as f64)
+            }
+            Source::Institutions {
+                institutions,
+                has_certified_guard,
+            } => {
+                if matches!(breakdown, Some(Breakdown::Sex(_))) {
+                    return None;
+                }
+                let count = self
+                    .institutions
+                    .iter()
+                    .filter(|i| self.passes(i.id, org, institutions, breakdown))
+                    .filter(|i| {
+                        has_certified_guard
+                            .is_none_or(|wanted| self.certified_guard(i.id) == wanted)
+                    })
+                    .count();
+                Some(count as f64)
+            }
+            Source::Staff {
+                institutions,
+                staff,
+            } => {
+                let count = self
+                    .staff
+                    .iter()
+                    .filter(|s| self.passes(s.institution_id, org, institutions, breakdown))
+                    .filter(|s| Self::sex_ok(&s.sex, staff.sex, breakdown))
+                    .filter(|s| {
+                        staff.role.is_empty() || staff.role.iter().any(|r| code(r) == s.role)
+                    })
+                    .filter(|s| staff.certified.is_none_or(|wanted| s.certified == wanted))
+                    .filter(|s| {
+                        staff
+                            .special_post
+                            .is_none_or(|wanted| s.special_post == wanted)
+                    })
+                    .filter(|s| {
+                        staff.hired_in_period.is_none_or(|wanted| {
+                            let hired = s
+                                .hire_date
+                                .parse::<PlanDate>()
+                                .is_ok_and(|d| d >= period.start && d <= period.end);
+                            hired == wanted
+                        })
+                    })
+                    .filter(|s| {
+                        staff.retiring_in_period.is_none_or(|wanted| {
+                            let retiring = retirement_date(&s.birth_date, &s.sex)
+                                .is_some_and(|d| d >= period.start && d <= period.end);
+                            retiring == wanted
+                        })
+                    })
+                    .count();
+                Some(count as f64)
+            }
+            Source::Population(spec) => {
+                // Population is recorded by district, year, single age and basis; not by area, sex or ownership,
+                // and an institution has none.
+                if breakdown.is_some() || self.by_code.contains_key(org) {
+                    return None;
+                }
+                let year = i64::from(period.population_year());
+                let basis = code(&spec.basis);
+                let rows: Vec<&PopulationRecord> = self
+                    .population
+                    .iter()
+                    .filter(|p| org == self.city || org == p.district_code)
+                    .filter(|p| p.year == year && p.basis == basis)
+                    .filter(|p| {
+                        p.age >= i64::from(spec.age_min) && p.age <= i64::from(spec.age_max)
+                    })
+                    .collect();
+                if rows.is_empty() {
+                    return None;
+                }
+                Some(rows.iter().map(|p| p.count as f64).sum())
+            }
+            Source::Obligation { institutions, .. }
+            | Source::Ledger { institutions, .. }
+            | Source::KeyAreas { institutions, .. } => {
+                if matches!(breakdown, Some(Breakdown::Sex(_))) {
+                    return None;
+                }
+                let per_institution =
+                    self.capability
+                        .get(&(request.name.to_owned(), period.start, period.end))?;
+                let total: f64 = per_institution
+                    .iter()
+                    .filter(|(id, _)| self.passes(**id, org, institutions, breakdown))
+                    .map(|(_, v)| *v)
+                    .sum();
+                Some(total)
+            }
+        }
+    }
+}
+
+fn status_zh(status: Status) -> &'static str {
+    match status {
+        Status::Met => "达标",
+        Status::AtRisk => "有风险",
+        Status::Missed => "未达标",
+        Status::NoData => "无数据",
+    }
+}
+
+/// [`PlanFacts`] as the plan engine's metric source.
+pub struct FactSource<'a>(pub &'a PlanFacts);
+
+impl MetricSource for FactSource<'_> {
+    fn value(&self, request: &MetricRequest<'_>) -> Option<f64> {
+        self.0.value(request)
+    }
+}
+
+/// A scorecard: every target for one org unit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scorecard {
+    pub org: String,
+    pub org_name: String,
+    pub as_of: PlanDate,
+    pub evaluation: Evaluation,
+    /// The units one level down (districts of the city; institutions of a district) the actor may open.
+    pub children: Vec<(String, String)>,
+}
+
+/// One row of a drill-down: a child unit's result for the target.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillRow {
+    pub org: String,
+    pub name: String,
+    pub kind: Option<String>,
+    pub result: TargetResult,
+}
+
+/// A target at an org unit with the units behind it, and its trend.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drilldown {
+    pub org: String,
+    pub org_name: String,
+    pub as_of: PlanDate,
+    pub result: TargetResult,
+    pub rows: Vec<DrillRow>,
+    pub trend: Vec<PlanSnapshot>,
+    /// Whether the rows are institutions (a district's or the actor's) rather than districts.
+    pub rows_are_institutions: bool,
+}
+
+/// Which org unit a code names, and whether the actor may see it.
+enum OrgUnit {
+    City,
+    District(String),
+    Institution,
+}
+
 impl App {
-    /// Items of this capability for the actor's home page ("what needs attention").
+    /// Loads the facts for an as-of date and every period the plan's targets use.
+    pub async fn plan_facts(&self, as_of: PlanDate) -> Result<PlanFacts, AppError> {
+        let plan = &self.plan.plan;
+        let as_of_text = as_of.to_string();
+        let (institutions, tag_rows) = self.store.institution_facts(&as_of_text).await?;
+        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+        for (id, tag) in tag_rows {
+            tags.entry(id).or_default().push(tag);
+        }
+        let mut pupils = BTreeMap::new();
+        let mut periods = Vec::new();
+        for target in plan.targets() {
+            if let Some(period) = plan.eval_period(target, as_of)
+                && !periods.contains(&(period.start, period.end, period.as_of))
+            {
+                periods.push((period.start, period.end, period.as_of));
+            }
+        }
+        for (start, end, period_as_of) in &periods {
+            if let std::collections::btree_map::Entry::Vacant(e) = pupils.entry((*start, *end)) {
+                let rows = self
+                    .store
+                    .pupil_counts(
+                        &period_as_of.to_string(),
+                        &start.to_string(),
+                        &end.to_string(),
+                    )
+                    .await?;
+                e.insert(rows);
+            }
+        }
+        // Staff and institutions are taken on the latest as-of date any period uses (periods clamp as_of).
+        let staff = self.store.staff_facts(&as_of_text).await?;
+        let population = self.store.population(&ScopeFilter::All, None).await?;
+        let index = institutions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id, i))
+            .collect();
+        let by_code = institutions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.code.clone(), i))
+            .collect();
+        let mut facts = PlanFacts {
+            city: plan.header().city.clone(),
+            as_of,
+            institutions,
+            tags,
+            index,
+            by_code,
+            pupils,
+            staff,
+            population,
+            capability: HashMap::new(),
+        };
+        facts.capability = self.capability_metric_values(&facts, &periods).await?;
+        Ok(facts)
+    }
+
+    /// Per-institution values of the plan's obligation, ledger and key-area metrics for each period.
+    async fn capability_metric_values(
+        &self,
+        facts: &PlanFacts,
+        periods: &[(PlanDate, PlanDate, PlanDate)],
+    ) -> Result<HashMap<(String, PlanDate, PlanDate), HashMap<i64, f64>>, AppError> {
+        let _ = (facts, periods);
+        Ok(HashMap::new())
+    }
+
+    fn resolve_org(
+        &self,
+        actor: &Actor,
+        facts: &PlanFacts,
+        org: &str,
+    ) -> Result<OrgUnit, AppError> {
+        if org == facts.city {
+            return match actor.scope {
+                Scope::City { .. } => Ok(OrgUnit::City),
+                _ => Err(AppError::NotFound),
+            };
+        }
+        if let Some(i) = facts.by_code.get(org).map(|i| &facts.institutions[*i]) {
+            return if actor.scope.contains_institution(i.id, &i.district_code) {
+                Ok(OrgUnit::Institution)
+            } else {
+                Err(AppError::NotFound)
+            };
+        }
+        if edu_model::DAQING_DISTRICTS
+            .iter()
+            .any(|d| d.code.to_string() == org)
+            && actor.scope.contains_district(org)
+        {
+            return Ok(OrgUnit::District(org.to_owned()));
+        }
+        Err(AppError::NotFound)
+    }
+
+    fn org_name(&self, facts: &PlanFacts, org: &str) -> String {
+        if org == facts.city {
+            return "大庆市".to_owned();
+        }
+        if let Some(d) = edu_model::DAQING_DISTRICTS
+            .iter()
+            .find(|d| d.code.to_string() == org)
+        {
+            return d.name.to_owned();
+        }
+        facts
+            .by_code
+            .get(org)
+            .map(|i| facts.institutions[*i].name.clone())
+            .unwrap_or_else(|| org.to_owned())
+    }
+
+    /// The actor's default unit: the city, their district, or their institution.
+    pub fn default_org(&self, actor: &Actor) -> String {
+        match &actor.scope {
+            Scope::City { .. } => self.plan.plan.header().city.clone(),
+            Scope::District { code } => code.clone(),
+            Scope::Institution { code, .. } => code.clone(),
+        }
+    }
+
+    /// The as-of date: today in China time, unless given.
+    pub fn plan_today(&self) -> PlanDate {
+        plan_date(edu_model::china_time::business_date(self.clock.now()))
+    }
+
+    /// Every target for an org unit inside the actor's scope.
+    pub async fn scorecard(
+        &self,
+        actor: &Actor,
+        org: Option<&str>,
+        as_of: Option<PlanDate>,
+    ) -> Result<Scorecard, AppError> {
+        actor.require(Permission::ViewPlan)?;
+        let as_of = as_of.unwrap_or_else(|| self.plan_today());
+        let facts = self.plan_facts(as_of).await?;
+        let org = org
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.default_org(actor));
+        let unit = self.resolve_org(actor, &facts, &org)?;
+        let evaluation = evaluate(&self.plan.plan, &FactSource(&facts), &org, as_of);
+        let children = match unit {
+            OrgUnit::City => edu_model::DAQING_DISTRICTS
+                .iter()
+                .map(|d| (d.code.to_string(), d.name.to_owned()))
+                .collect(),
+            OrgUnit::District(code) => facts
+                .institutions
+                .iter()
+                .filter(|i| i.district_code == code && i.status == "open")
+                .map(|i| (i.code.clone(), i.name.clone()))
+                .collect(),
+            OrgUnit::Institution => Vec::new(),
+        };
+        Ok(Scorecard {
+            org_name: self.org_name(&facts, &org),
+            org,
+            as_of,
+            evaluation,
+            children,
+        })
+    }
+
+    /// One target at an org unit, with every unit one level down (districts, or the institutions of a district —
+    /// only those the target applies to), sorted so the ones pulling the value down come first; and the trend.
+    pub async fn target_drilldown(
+        &self,
+        actor: &Actor,
+        target_id: &str,
+        org: Option<&str>,
+        as_of: Option<PlanDate>,
+    ) -> Result<Drilldown, AppError> {
+        actor.require(Permission::ViewPlan)?;
+        let plan = &self.plan.plan;
+        let target = plan.target(target_id).ok_or(AppError::NotFound)?;
+        let as_of = as_of.unwrap_or_else(|| self.plan_today());
+        let facts = self.plan_facts(as_of).await?;
+        let org = org
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.default_org(actor));
+        let unit = self.resolve_org(actor, &facts, &org)?;
+        let one = |code: &str| -> Option<TargetResult> {
+            evaluate(plan, &FactSource(&facts), code, as_of)
+                .targets
+                .into_iter()
+                .find(|t| t.id == target.id)
+        };
+        let result = one(&org).ok_or(AppError::NotFound)?;
+        // The drill-down lists the institutions the target concerns (its scope), or else those its metrics count.
+        let kinds: Vec<String> = if target.scope.institutions.kind.is_empty() {
+            target
+                .indicator
+                .metric_names()
+                .into_iter()
+                .filter_map(|m| plan.metric(m))
+                .filter_map(|m| m.source.institution_filter())
+                .flat_map(|f| f.kind.iter().map(code))
+                .collect()
+        } else {
+            target.scope.institutions.kind.iter().map(code).collect()
+        };
+        let (rows, rows_are_institutions) = match unit {
+            OrgUnit::City => (
+                edu_model::DAQING_DISTRICTS
+                    .iter()
+                    .filter_map(|d| {
+                        let code = d.code.to_string();
+                        one(&code).map(|result| DrillRow {
+                            name: d.name.to_owned(),
+                            org: code,
+                            kind: None,
+                            result,
+                        })
+                    })
+                    .collect(),
+                false,
+            ),
+            OrgUnit::District(district) => (
+                facts
+                    .institutions
+                    .iter()
+                    .filter(|i| i.district_code == district && i.status == "open")
+                    .filter(|i| kinds.is_empty() || kinds.contains(&i.kind))
+                    .filter_map(|i| {
+                        one(&i.code).map(|result| DrillRow {
+                            org: i.code.clone(),
+                            name: i.name.clone(),
+                            kind: Some(i.kind.clone()),
+                            result,
+                        })
+                    })
+                    .collect(),
+                true,
+            ),
+            OrgUnit::Institution => (Vec::new(), true),
+        };
+        let mut rows: Vec<DrillRow> = rows;
+        // Worst first: missed, at risk, then by value in the direction that hurts the target.
+        let rank = |s: Status| match s {
+            Status::Missed => 0,
+            Status::AtRisk => 1,
+            Status::NoData => 2,
+            Status::Met => 3,
+        };
+        let higher_is_better = matches!(
+            target.comparator,
+            edu_plan::Comparator::Ge | edu_plan::Comparator::Gt
+        );
+        rows.sort_by(|a, b| {
+            rank(a.result.status)
+                .cmp(&rank(b.result.status))
+                .then_with(|| {
+                    let (x, y) = (
+                        a.result.indicator.value.unwrap_or(f64::NAN),
+                        b.result.indicator.value.unwrap_or(f64::NAN),
+                    );
+                    let order = x.total_cmp(&y);
+                    if higher_is_better {
+                        order
+                    } else {
+                        order.reverse()
+                    }
+                })
+        });
+        let trend = self
+            .store
+            .plan_snapshots(&plan.header().id, &org, Some(target_id))
+            .await?;
+        Ok(Drilldown {
+            org_name: self.org_name(&facts, &org),
+            org,
+            as_of,
+            result,
+            rows,
+            trend,
+            rows_are_institutions,
+        })
+    }
+
+    /// Records today's scorecard of the city and each district (the trend). Returns how many values were stored.
+    pub async fn record_plan_snapshots(&self, as_of: Option<PlanDate>) -> Result<usize, AppError> {
+        let plan = &self.plan.plan;
+        let as_of = as_of.unwrap_or_else(|| self.plan_today());
+        let facts = self.plan_facts(as_of).await?;
+        let mut snapshots = Vec::new();
+        let orgs = std::iter::once(plan.header().city.clone()).chain(
+            edu_model::DAQING_DISTRICTS
+                .iter()
+                .map(|d| d.code.to_string()),
+        );
+        for org in orgs {
+            for t in evaluate(plan, &FactSource(&facts), &org, as_of).targets {
+                snapshots.push(PlanSnapshot {
+                    plan_id: plan.header().id.clone(),
+                    taken_on: as_of.to_string(),
+                    org_code: org.clone(),
+                    target_id: t.id,
+                    value: t.indicator.value,
+                    numerator: t.indicator.numerator,
+                    denominator: t.indicator.denominator,
+                    status: code(&t.status),
+                });
+            }
+        }
+        self.store.save_plan_snapshots(&snapshots).await?;
+        Ok(snapshots.len())
+    }
+
+    /// Evaluation for the command line (`eduplan plan eval`), without an actor.
+    pub async fn evaluate_plan_for(
+        &self,
+        org: &str,
+        as_of: Option<PlanDate>,
+    ) -> Result<Evaluation, AppError> {
+        let as_of = as_of.unwrap_or_else(|| self.plan_today());
+        let facts = self.plan_facts(as_of).await?;
+        Ok(evaluate(&self.plan.plan, &FactSource(&facts), org, as_of))
+    }
+
+    /// The scorecard of an org unit as .xlsx: the targets, and for the city each district's values side by side.
+    pub async fn export_scorecard(
+        &self,
+        actor: &Actor,
+        org: Option<&str>,
+        as_of: Option<PlanDate>,
+        context: &crate::audit::AuditContext,
+    ) -> Result<(Vec<u8>, String), AppError> {
+        use crate::exchange::escape_formula;
+        use rust_xlsxwriter::{Format, Workbook};
+        let card = self.scorecard(actor, org, as_of).await?;
+        let xlsx = |e: rust_xlsxwriter::XlsxError| AppError::Config(format!("xlsx: {e}"));
+        let mut workbook = Workbook::new();
+        let bold = Format::new().set_bold();
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("计划指标").map_err(xlsx)?;
+        let stamp = edu_model::china_time::CHINA_OFFSET
+            .to_datetime(self.clock.now())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string();
+        sheet.set_header(format!(
+            "&L{} · {} · 截至 {}&R导出 {} {}",
+            escape_formula(&self.plan.plan.header().title),
+            card.org_name,
+            card.as_of,
+            actor.username,
+            stamp
+        ));
+        let headers = [
+            "编号",
+            "指标",
+            "数值",
+            "单位",
+            "比较",
+            "本地目标",
+            "国家标准",
+            "分子",
+            "分母",
+            "状态",
+            "考核期",
+        ];
+        for (c, h) in headers.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(xlsx)?;
+        }
+        for (r, t) in card.evaluation.targets.iter().enumerate() {
+            let row = r as u32 + 1;
+            sheet
+                .write_string(row, 0, escape_formula(&t.id))
+                .map_err(xlsx)?;
+            sheet
+                .write_string(row, 1, escape_formula(&t.title))
+                .map_err(xlsx)?;
+            if let Some(v) = t.indicator.value {
+                sheet.write_number(row, 2, v).map_err(xlsx)?;
+            }
+            sheet
+                .write_string(row, 3, escape_formula(&t.unit))
+                .map_err(xlsx)?;
+            sheet
+                .write_string(row, 4, t.comparator.symbol())
+                .map_err(xlsx)?;
+            sheet.write_number(row, 5, t.target).map_err(xlsx)?;
+            if let Some(v) = t.threshold {
+                sheet.write_number(row, 6, v).map_err(xlsx)?;
+            }
+            if let Some(v) = t.indicator.numerator {
+                sheet.write_number(row, 7, v).map_err(xlsx)?;
+            }
+            if let Some(v) = t.indicator.denominator {
+                sheet.write_number(row, 8, v).map_err(xlsx)?;
+            }
+            sheet
+                .write_string(row, 9, status_zh(t.status))
+                .map_err(xlsx)?;
+            sheet
+                .write_string(row, 10, format!("{} — {}", t.period.start, t.period.end))
+                .map_err(xlsx)?;
+        }
+        sheet.set_column_width(1, 36).map_err(xlsx)?;
+        // For the city: each district's value of each target.
+        if card.org == self.plan.plan.header().city {
+            let facts = self.plan_facts(card.as_of).await?;
+            let by_district = workbook.add_worksheet();
+            by_district.set_name("各区县").map_err(xlsx)?;
+            by_district
+                .write_string_with_format(0, 0, "指标", &bold)
+                .map_err(xlsx)?;
+            for (c, d) in edu_model::DAQING_DISTRICTS.iter().enumerate() {
+                by_district
+                    .write_string_with_format(0, c as u16 + 1, d.name, &bold)
+                    .map_err(xlsx)?;
+                let evaluation = evaluate(
+                    &self.plan.plan,
+                    &FactSource(&facts),
+                    &d.code.to_string(),
+                    card.as_of,
+                );
+                for (r, t) in evaluation.targets.iter().enumerate() {
+                    if c == 0 {
+                        by_district
+                            .write_string(r as u32 + 1, 0, escape_formula(&t.title))
+                            .map_err(xlsx)?;
+                    }
+                    if let Some(v) = t.indicator.value {
+                        by_district
+                            .write_number(r as u32 + 1, c as u16 + 1, v)
+                            .map_err(xlsx)?;
+                    }
+                }
+            }
+            by_district.set_column_width(0, 36).map_err(xlsx)?;
+        }
+        let bytes = workbook.save_to_buffer().map_err(xlsx)?;
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(&crate::audit::entry(
+            self.clock.now_ms(),
+            Some(actor),
+            "",
+            context,
+            "export.scorecard",
+            "plan",
+            &card.org,
+            crate::audit::Outcome::Success,
+            &format!("as_of={}", card.as_of),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok((
+            bytes,
+            format!("eduplan-scorecard-{}-{}.xlsx", card.org, card.as_of),
+        ))
+    }
+
+    /// Items of this capability for the actor's home page: targets missed in the actor's unit.
     pub(crate) async fn attention_plan(
         &self,
         actor: &Actor,
     ) -> Result<Vec<AttentionItem>, AppError> {
-        let _ = actor;
-        Ok(Vec::new())
+        if !actor.can(Permission::ViewPlan) || matches!(actor.scope, Scope::Institution { .. }) {
+            return Ok(Vec::new());
+        }
+        let card = self.scorecard(actor, None, None).await?;
+        let missed: Vec<&TargetResult> = card
+            .evaluation
+            .targets
+            .iter()
+            .filter(|t| t.status == Status::Missed)
+            .collect();
+        if missed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<&str> = missed.iter().take(3).map(|t| t.title.as_str()).collect();
+        Ok(vec![AttentionItem {
+            href: "/plan".to_owned(),
+            text_zh: format!(
+                "{} 项计划指标未达标：{}{}",
+                missed.len(),
+                names.join("、"),
+                if missed.len() > 3 { "等" } else { "" }
+            ),
+            text_en: format!("{} plan targets missed", missed.len()),
+            level: "warn".to_owned(),
+        }])
     }
 }

@@ -52,20 +52,17 @@ fn client_ip(state: &WebState, request: &Request) -> String {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     if let Some(peer) = peer {
-        if crate::in_networks(peer, &state.config.trusted_proxies) {
-            if let Some(forwarded) = request
+        if crate::in_networks(peer, &state.config.trusted_proxies)
+            && let Some(forwarded) = request
                 .headers()
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
-            {
-                if let Some(first) = forwarded
-                    .split(',')
-                    .next()
-                    .and_then(|s| s.trim().parse::<IpAddr>().ok())
-                {
-                    return first.to_string();
-                }
-            }
+            && let Some(first) = forwarded
+                .split(',')
+                .next()
+                .and_then(|s| s.trim().parse::<IpAddr>().ok())
+        {
+            return first.to_string();
         }
         return peer.to_string();
     }

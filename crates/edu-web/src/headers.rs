@@ -105,6 +105,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> 
 pub fn wrap(router: Router<WebState>, state: WebState) -> Router<WebState> {
     let limit = state.config.max_upload_bytes + 64 * 1024;
     router
+        // Extractors (forms, multipart uploads) may read up to the configured limit, not axum's default 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_upload_bytes + 64 * 1024,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(middleware::from_fn_with_state(state, security_headers))

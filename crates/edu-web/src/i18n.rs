@@ -168,17 +168,18 @@ mod tests {
             // Page titles: the last string argument of `Chrome::new(...)`.
             for part in text.split("Chrome::new(").skip(1) {
                 let call = part.split(')').next().unwrap_or("");
-                if let Some(key) = call.rsplit('"').nth(1) {
-                    if key.contains('.') && !zh.contains_key(key) {
-                        missing.push(format!("{path}: {key}"));
-                    }
+                if let Some(key) = call.rsplit('"').nth(1)
+                    && key.contains('.')
+                    && !zh.contains_key(key)
+                {
+                    missing.push(format!("{path}: {key}"));
                 }
             }
             for part in text.split("t.s(\"").skip(1) {
-                if let Some(key) = part.split('"').next() {
-                    if !zh.contains_key(key) {
-                        missing.push(format!("{path}: {key}"));
-                    }
+                if let Some(key) = part.split('"').next()
+                    && !zh.contains_key(key)
+                {
+                    missing.push(format!("{path}: {key}"));
                 }
             }
         }

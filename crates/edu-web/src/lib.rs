@@ -12,8 +12,9 @@ mod error;
 mod guard;
 mod headers;
 pub mod i18n;
-mod pages;
+pub(crate) mod pages;
 pub mod routes;
+mod svg;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

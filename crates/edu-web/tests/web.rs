@@ -1,4 +1,5 @@
 //! The web layer tested as users and attackers meet it: through the router, with a generated small city.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on purpose when something is wrong
 
 mod common;
 

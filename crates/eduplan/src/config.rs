@@ -35,6 +35,7 @@ pub struct DatabaseConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct KeysConfig {
     /// Key file (SM4 data keys, blind-index and audit keys). Default: the database path + `.keys`.
     pub file: Option<PathBuf>,
@@ -75,12 +76,6 @@ impl Default for ServerConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Config::default().database
-    }
-}
-
-impl Default for KeysConfig {
-    fn default() -> Self {
-        KeysConfig { file: None }
     }
 }
 

@@ -4,6 +4,7 @@
 //! browser (headless Chromium through chromedriver) signing in and seeing masked pupil numbers.
 //!
 //! Needs `sqlite3`, `chromium` and `chromedriver` on the PATH; `./run-tests` installs them when missing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on purpose when something is wrong
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

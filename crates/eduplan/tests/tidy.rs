@@ -1,4 +1,5 @@
 //! Keeps the repository honest: ARCHITECTURE.md names every crate, and the dependency rules it states hold.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on purpose when something is wrong
 
 use std::path::{Path, PathBuf};
 

@@ -995,23 +995,22 @@ impl App {
             institutions: &generated,
             context: &context,
         };
-        for (phase, step) in [
-            "plan",
+        // The plan comes last: its snapshots evaluate the records the others made.
+        let steps = [
             "obligations",
             "ledgers",
             "allocations",
             "timetables",
-        ]
-        .iter()
-        .enumerate()
-        {
+            "plan",
+        ];
+        for (phase, step) in steps.iter().enumerate() {
             progress("工作台账 records", phase as u64, 5);
             match *step {
-                "plan" => self.demo_plan(&demo).await?,
                 "obligations" => self.demo_obligations(&demo).await?,
                 "ledgers" => self.demo_ledgers(&demo).await?,
                 "allocations" => self.demo_allocations(&demo).await?,
-                _ => self.demo_timetables(&demo).await?,
+                "timetables" => self.demo_timetables(&demo).await?,
+                _ => self.demo_plan(&demo).await?,
             }
         }
         progress("工作台账 records", 5, 5);
@@ -1161,7 +1160,7 @@ impl App {
         } else if city_teacher && rng.chance(0.09) {
             (rng.range(23, 27), true)
         } else {
-            (rng.range(24, i64::from(retire_age) - 1), false)
+            (rng.range(24, retire_age - 1), false)
         };
         let birth = date(
             2021 - age as i16,

@@ -254,25 +254,47 @@ impl App {
         }
         let today = edu_model::china_time::business_date(self.clock.now()).to_string();
         let now_ms = self.clock.now_ms();
-        let mut tx = self.store.begin().await?;
+        // Sensitive fields are compared with what is stored by decrypting it. Read everything first: reads go
+        // through other connections, which must not wait on the open write transaction.
+        let mut same_sensitive = Vec::with_capacity(prepared.len());
         for item in &prepared {
-            let outcome = match item {
-                Prepared::Institution(w) => tx.upsert_institution(w, now_ms).await?,
-                Prepared::Population(p) => tx.upsert_population(p).await?,
+            let same = match item {
                 Prepared::Staff { write, plain_phone } => {
-                    let same = match self.store.staff_by_no(&write.staff_no).await? {
-                        // Staff phones are compared through a fresh read of the stored ciphertext.
+                    match self.store.staff_by_no(&write.staff_no).await? {
                         Some(_) => self.staff_phone(&write.staff_no).await? == *plain_phone,
                         None => true,
-                    };
-                    tx.upsert_staff(write, same, now_ms).await?
+                    }
                 }
                 Prepared::Pupil {
                     write,
                     plain_phone,
                     plain_address,
-                    class_name,
                     ..
+                } => {
+                    match self.store.pupil_by_index(&write.pupil_no_index).await? {
+                        Some(existing) => {
+                            let key = &existing.pupil_no_index;
+                            let decrypt = |ct: &Option<Vec<u8>>, column: &str| -> Result<Option<String>, AppError> {
+                            ct.as_ref().map(|ct| self.keys.decrypt(ct, "pupils", column, key).map(|s| s.to_string())).transpose().map_err(AppError::from)
+                        };
+                            decrypt(&existing.guardian_phone_enc, "guardian_phone")? == *plain_phone
+                                && decrypt(&existing.address_enc, "address")? == *plain_address
+                        }
+                        None => true,
+                    }
+                }
+                _ => true,
+            };
+            same_sensitive.push(same);
+        }
+        let mut tx = self.store.begin().await?;
+        for (item, same) in prepared.iter().zip(same_sensitive) {
+            let outcome = match item {
+                Prepared::Institution(w) => tx.upsert_institution(w, now_ms).await?,
+                Prepared::Population(p) => tx.upsert_population(p).await?,
+                Prepared::Staff { write, .. } => tx.upsert_staff(write, same, now_ms).await?,
+                Prepared::Pupil {
+                    write, class_name, ..
                 } => {
                     let mut write = write.clone();
                     if let Some(class_name) = class_name {
@@ -281,31 +303,6 @@ impl App {
                                 .await?,
                         );
                     }
-                    let same = match self.store.pupil_by_index(&write.pupil_no_index).await? {
-                        Some(existing) => {
-                            let key = &existing.pupil_no_index;
-                            let phone = existing
-                                .guardian_phone_enc
-                                .as_ref()
-                                .map(|ct| {
-                                    self.keys
-                                        .decrypt(ct, "pupils", "guardian_phone", key)
-                                        .map(|s| s.to_string())
-                                })
-                                .transpose()?;
-                            let address = existing
-                                .address_enc
-                                .as_ref()
-                                .map(|ct| {
-                                    self.keys
-                                        .decrypt(ct, "pupils", "address", key)
-                                        .map(|s| s.to_string())
-                                })
-                                .transpose()?;
-                            phone == *plain_phone && address == *plain_address
-                        }
-                        None => true,
-                    };
                     tx.upsert_pupil(&write, same, now_ms).await?
                 }
             };
@@ -392,7 +389,7 @@ impl App {
             };
             if let Some(item) = &item {
                 let key = match item {
-                    Prepared::Institution(w) => format!("{}", w.code),
+                    Prepared::Institution(w) => w.code.to_string(),
                     Prepared::Pupil { write, .. } => write.pupil_no_index.clone(),
                     Prepared::Staff { write, .. } => write.staff_no.clone(),
                     Prepared::Population(p) => {
@@ -436,10 +433,10 @@ impl App {
             SchoolCode::parse(v).map_err(|e| e.to_string())
         });
         let name = row.required("name").map(str::to_owned);
-        if let Some(name) = &name {
-            if let Err(e) = check_length(name, 100) {
-                row.error("name", e);
-            }
+        if let Some(name) = &name
+            && let Err(e) = check_length(name, 100)
+        {
+            row.error("name", e);
         }
         let district = row.parse("district", true, |v| {
             let code = AreaCode::parse(v).map_err(|e| e.to_string())?;
@@ -447,13 +444,13 @@ impl App {
                 .map(|d| d.code)
                 .ok_or_else(|| format!("{v} 不是大庆市的区县 / not a Daqing district"))
         });
-        if let Some(district) = district {
-            if !actor.scope.contains_district(&district.to_string()) {
-                row.error(
-                    "district",
-                    "该区县不在您的管理范围内 / this district is outside your scope",
-                );
-            }
+        if let Some(district) = district
+            && !actor.scope.contains_district(&district.to_string())
+        {
+            row.error(
+                "district",
+                "该区县不在您的管理范围内 / this district is outside your scope",
+            );
         }
         let kind = row.parse("kind", true, |v| {
             InstitutionKind::parse(v).map_err(kind_error)
@@ -524,30 +521,28 @@ impl App {
             PupilNo::parse(v).map_err(|e| e.to_string())
         });
         let name = row.required("name").map(str::to_owned);
-        if let Some(name) = &name {
-            if let Err(e) = check_length(name, 50) {
-                row.error("name", e);
-            }
+        if let Some(name) = &name
+            && let Err(e) = check_length(name, 50)
+        {
+            row.error("name", e);
         }
         let sex = row.parse("sex", true, |v| Sex::parse(v).map_err(kind_error));
         let birth = row.parse("birth_date", true, parse_date);
         if let (Some(number), Some(birth)) = (&number, birth) {
-            if let Some(encoded) = number.birth_date() {
-                if encoded != birth {
-                    row.error("birth_date", format!("与学籍号中的出生日期 {encoded} 不一致 / differs from the date in the pupil number ({encoded})"));
-                }
+            if let Some(encoded) = number.birth_date()
+                && encoded != birth
+            {
+                row.error("birth_date", format!("与学籍号中的出生日期 {encoded} 不一致 / differs from the date in the pupil number ({encoded})"));
             }
-            if number.form() == edu_model::PupilNoForm::G {
-                if let (Ok(id), Some(sex)) =
+            if number.form() == edu_model::PupilNoForm::G
+                && let (Ok(id), Some(sex)) =
                     (edu_model::IdNumber::parse(&number.as_str()[1..]), sex)
-                {
-                    if id.sex() != sex {
-                        row.error(
-                            "sex",
-                            "与身份证号中的性别不一致 / differs from the sex in the ID number",
-                        );
-                    }
-                }
+                && id.sex() != sex
+            {
+                row.error(
+                    "sex",
+                    "与身份证号中的性别不一致 / differs from the sex in the ID number",
+                );
             }
         }
         let school = row.parse("school_code", true, |v| {
@@ -567,19 +562,19 @@ impl App {
                     ),
                 );
             }
-            if let (Ok(kind), Some(grade)) = (InstitutionKind::parse(kind), grade) {
-                if !kind.grades().contains(&(grade as u8)) {
-                    row.error(
-                        "grade",
-                        format!(
-                            "{} 没有 {} 年级 / a {} has no grade {}",
-                            kind.label_zh(),
-                            grade,
-                            kind.label_en(),
-                            grade
-                        ),
-                    );
-                }
+            if let (Ok(kind), Some(grade)) = (InstitutionKind::parse(kind), grade)
+                && !kind.grades().contains(&(grade as u8))
+            {
+                row.error(
+                    "grade",
+                    format!(
+                        "{} 没有 {} 年级 / a {} has no grade {}",
+                        kind.label_zh(),
+                        grade,
+                        kind.label_en(),
+                        grade
+                    ),
+                );
             }
         }
         let status = row
@@ -594,10 +589,10 @@ impl App {
         let boarder = row.parse("boarder", false, parse_bool).unwrap_or(false);
         let phone = row.parse("guardian_phone", false, parse_mobile);
         let address = Some(row.text("address").to_owned()).filter(|a| !a.is_empty());
-        if let Some(address) = &address {
-            if let Err(e) = check_length(address, 200) {
-                row.error("address", e);
-            }
+        if let Some(address) = &address
+            && let Err(e) = check_length(address, 200)
+        {
+            row.error("address", e);
         }
         let class_name = Some(row.text("class").to_owned()).filter(|c| !c.is_empty());
         let valid_from = row.parse("valid_from", false, parse_date).unwrap_or(today);
@@ -658,10 +653,10 @@ impl App {
         institutions: &HashMap<String, (i64, String, String)>,
     ) -> Option<Prepared> {
         let staff_no = row.required("staff_no").map(str::to_owned);
-        if let Some(no) = &staff_no {
-            if let Err(e) = check_length(no, 40) {
-                row.error("staff_no", e);
-            }
+        if let Some(no) = &staff_no
+            && let Err(e) = check_length(no, 40)
+        {
+            row.error("staff_no", e);
         }
         let name = row.required("name").map(str::to_owned);
         let sex = row.parse("sex", true, |v| Sex::parse(v).map_err(kind_error));
@@ -672,13 +667,13 @@ impl App {
                 .cloned()
                 .ok_or_else(|| format!("学校标识码 {v} 不存在 / no institution with code {v}"))
         });
-        if let Some((id, district, _)) = &school {
-            if !actor.scope.contains_institution(*id, district) {
-                row.error(
-                    "school_code",
-                    "学校不在您的管理范围内 / institution outside your scope",
-                );
-            }
+        if let Some((id, district, _)) = &school
+            && !actor.scope.contains_institution(*id, district)
+        {
+            row.error(
+                "school_code",
+                "学校不在您的管理范围内 / institution outside your scope",
+            );
         }
         let role = row.parse("role", true, |v| StaffRole::parse(v).map_err(kind_error));
         let subjects: Vec<String> = row
@@ -688,13 +683,13 @@ impl App {
             .filter(|s| !s.is_empty())
             .collect();
         let hire = row.parse("hire_date", true, parse_date);
-        if let (Some(birth), Some(hire)) = (birth, hire) {
-            if edu_model::china_time::age_on(birth, hire) < 16 {
-                row.error(
-                    "hire_date",
-                    "入职时未满 16 周岁 / hired before the age of 16",
-                );
-            }
+        if let (Some(birth), Some(hire)) = (birth, hire)
+            && edu_model::china_time::age_on(birth, hire) < 16
+        {
+            row.error(
+                "hire_date",
+                "入职时未满 16 周岁 / hired before the age of 16",
+            );
         }
         let special_post = row
             .parse("special_post", false, parse_bool)
@@ -764,13 +759,13 @@ fn prepare_population(actor: &Actor, row: &mut Row<'_>) -> Option<Prepared> {
             .map(|d| d.code)
             .ok_or_else(|| format!("{v} 不是大庆市的区县 / not a Daqing district"))
     });
-    if let Some(district) = district {
-        if !actor.scope.contains_district(&district.to_string()) {
-            row.error(
-                "district",
-                "该区县不在您的管理范围内 / this district is outside your scope",
-            );
-        }
+    if let Some(district) = district
+        && !actor.scope.contains_district(&district.to_string())
+    {
+        row.error(
+            "district",
+            "该区县不在您的管理范围内 / this district is outside your scope",
+        );
     }
     let year = row.parse("year", true, |v| parse_int(v, 1990, 2100));
     let age = row.parse("age", true, |v| parse_int(v, 0, 120));

@@ -6,8 +6,7 @@ use jiff::civil::Date;
 pub fn parse_date(text: &str) -> Result<Date, String> {
     let t = text.trim();
     let normalised: String = t
-        .replace('年', "-")
-        .replace('月', "-")
+        .replace(['年', '月'], "-")
         .replace('日', "")
         .chars()
         .map(|c| if c == '/' || c == '.' { '-' } else { c })

@@ -6,7 +6,7 @@ mod auth;
 mod data;
 mod fair;
 mod ledgers;
-mod plan;
+pub(crate) mod plan;
 pub(crate) mod registry;
 mod reports;
 mod timetable;
@@ -172,7 +172,7 @@ pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -191,6 +191,8 @@ pub fn routes(routes: Routes) -> Routes {
     let routes = timetable::routes(routes);
     admin::routes(routes)
 }
+
+pub(crate) use plan::status_code as plan_status_code;
 
 /// The caller extracted by handlers.
 pub type CallerExt = Extension<Caller>;

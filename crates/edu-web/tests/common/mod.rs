@@ -1,5 +1,5 @@
 //! Shared harness for the web tests: an in-memory app with a small generated city, a manual clock and the router.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // a test harness panics on purpose
 
 use std::sync::Arc;
 

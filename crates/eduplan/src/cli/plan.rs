@@ -1,4 +1,4 @@
-//! `eduplan plan`: check a plan file, compare two plans. Evaluation against a database comes with `--db` later.
+//! `eduplan plan`: check a plan file, compare two plans, evaluate a plan's targets on a database.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,13 +35,19 @@ enum PlanCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Evaluate every target for an org unit (needs the platform database: not available yet).
+    /// Evaluate every target on a database: value, numerator, denominator, target, threshold, status.
     Eval {
-        file: PathBuf,
+        #[command(flatten)]
+        db: super::platform::DbArgs,
+        /// Plan file (default: the plan shipped with EduPlan, plans/daqing-2021.toml).
         #[arg(long)]
-        db: Option<PathBuf>,
+        plan: Option<PathBuf>,
+        /// Org unit: the city (default), a district (230602) or an institution (10-digit code).
         #[arg(long)]
         org: Option<String>,
+        /// As-of date YYYY-MM-DD (default: today, on the database's clock).
+        #[arg(long)]
+        as_of: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -56,11 +62,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             deny_warnings,
         } => check(&file, seed.as_deref(), json, deny_warnings),
         PlanCommand::Diff { old, new, json } => diff(&old, &new, json),
-        PlanCommand::Eval { .. } => {
-            anyhow::bail!(
-                "plan eval needs --db with the platform database, which is not available yet"
-            )
-        }
+        PlanCommand::Eval {
+            db,
+            plan,
+            org,
+            as_of,
+            json,
+        } => eval(&db, plan.as_deref(), org, as_of, json),
     }
 }
 
@@ -208,5 +216,74 @@ fn diff(old: &Path, new: &Path, json: bool) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+fn eval(
+    db: &super::platform::DbArgs,
+    plan_file: Option<&Path>,
+    org: Option<String>,
+    as_of: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let as_of = as_of
+        .map(|d| {
+            d.parse::<edu_plan::PlanDate>()
+                .map_err(|e| anyhow::anyhow!("--as-of: {e}"))
+        })
+        .transpose()?;
+    let loaded = match plan_file {
+        Some(path) => {
+            Some(edu_app::LoadedPlan::parse(&read(path)?).map_err(|e| anyhow::anyhow!("{e}"))?)
+        }
+        None => None,
+    };
+    let config = db.config()?;
+    super::platform::runtime()?.block_on(async move {
+        let mut app = super::platform::open_existing(&config).await?;
+        if let Some(plan) = loaded {
+            app = app.with_plan(plan);
+        }
+        let org = org.unwrap_or_else(|| app.plan().plan.header().city.clone());
+        let evaluation = app
+            .evaluate_plan_for(&org, as_of)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&evaluation)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "{} · {} · as of {}",
+            evaluation.plan, evaluation.org, evaluation.as_of
+        );
+        println!(
+            "{:<34} {:>12} {:>12} {:>12} {:>4}{:>9} {:>9}  status",
+            "target", "value", "numerator", "denominator", "", "target", "national"
+        );
+        let number = |v: Option<f64>| {
+            v.map(|v| {
+                if v.fract() == 0.0 && v.abs() < 1e12 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.2}")
+                }
+            })
+            .unwrap_or_else(|| "—".into())
+        };
+        for t in &evaluation.targets {
+            println!(
+                "{:<34} {:>12} {:>12} {:>12} {:>4}{:>9} {:>9}  {:?}",
+                t.id,
+                number(t.indicator.value),
+                number(t.indicator.numerator),
+                number(t.indicator.denominator),
+                t.comparator.symbol(),
+                number(Some(t.target)),
+                number(t.threshold),
+                t.status
+            );
+        }
+        Ok(ExitCode::SUCCESS)
     })
 }

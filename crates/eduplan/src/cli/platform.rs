@@ -39,6 +39,20 @@ impl DbArgs {
     }
 }
 
+/// Background work of a serving process: records the day's scorecard (the trend) at start and every six hours.
+fn spawn_daily_jobs(app: &App) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        loop {
+            match app.record_plan_snapshots(None).await {
+                Ok(n) => tracing::info!(values = n, "recorded the day's scorecard"),
+                Err(error) => tracing::error!(%error, "could not record the day's scorecard"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)).await;
+        }
+    });
+}
+
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -265,6 +279,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         // that only send it over HTTPS, so the demo uses a plain session cookie. `serve` defaults to secure.
         let web = edu_web::WebConfig { secure_cookies: false, ..edu_web::WebConfig::default() };
         println!("\nEduPlan 演示 demo: http://{addr}/   (Ctrl-C 退出 to stop)");
+        spawn_daily_jobs(&app);
         edu_web::serve(app, web, addr).await.with_context(|| format!("cannot serve on {addr}"))?;
         Ok(ExitCode::SUCCESS)
     })
@@ -306,7 +321,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.server.addr = addr;
     }
     if args.print_config {
-        println!("{}", toml::to_string_pretty(&config).context("cannot print the configuration")?);
+        println!(
+            "{}",
+            toml::to_string_pretty(&config).context("cannot print the configuration")?
+        );
         println!("# Environment variables read:");
         for (name, what) in crate::config::ENVIRONMENT {
             println!("#   {name:<32} {what}");
@@ -322,6 +340,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         tracing::info!(%addr, db = %config.database.path.display(), "serving");
         println!("EduPlan: http://{addr}/");
+        spawn_daily_jobs(&app);
         edu_web::serve(app, config.web.clone(), addr).await.with_context(|| format!("cannot serve on {addr}"))?;
         Ok(ExitCode::SUCCESS)
     })
