@@ -266,6 +266,14 @@ pub struct Prepared {
     pub secret_once: Option<String>,
 }
 
+/// A run whose commitment is announced and whose draw is still to come.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingRun {
+    pub run: RunListItem,
+    pub commitment: String,
+    pub input_digest: String,
+}
+
 /// A file of a run's public directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunFile {
@@ -401,9 +409,11 @@ pub struct ChoiceExplanation {
 
 /// Why a person got their result, from the published data alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// It carries no name, not even masked: every pseudonym is in the published files, so a masked name next to a
+/// pseudonym would link the name to that pupil's published attributes.
 pub struct Explanation {
     pub id: String,
-    pub display: String,
     pub drawn: String,
     pub value: String,
     pub override_reason: Option<String>,
@@ -425,7 +435,7 @@ pub struct PrepareContext {
     /// Institutions in scope that can run draws (code, name, kind).
     pub institutions: Vec<(String, String, String)>,
     pub institution: Option<(String, String, String)>,
-    /// Grades of the chosen institution with (grade, pupils, classes).
+    /// Grades of the chosen institution: (grade, enrolled pupils, existing classes).
     pub grades: Vec<(i64, i64, i64)>,
     /// Classes of the chosen institution: (id, grade, name, pupils).
     pub classes: Vec<(i64, i64, String, i64)>,
@@ -926,8 +936,24 @@ impl App {
     pub async fn published_allocations(&self, limit: i64) -> Result<Vec<RunListItem>, AppError> {
         Ok(self
             .store
-            .published_allocation_runs(limit.clamp(1, 200))
+            .allocation_runs_with_status("published", limit.clamp(1, 200))
             .await?)
+    }
+
+    /// Runs awaiting their draw, with the commitment and input digest (public): announcing them here, with the
+    /// time they were prepared, is the publication of the commitment before the draw. No inputs, no names.
+    pub async fn pending_allocations(&self, limit: i64) -> Result<Vec<PendingRun>, AppError> {
+        Ok(self
+            .store
+            .allocation_runs_with_status("prepared", limit.clamp(1, 200))
+            .await?
+            .into_iter()
+            .map(|run| PendingRun {
+                commitment: b64_to_hex(&run.commitment),
+                input_digest: b64_to_hex(&run.input_digest),
+                run,
+            })
+            .collect())
     }
 
     /// What the prepare form of `kind` may offer the actor: institutions in scope, grades, classes, pupils of the
@@ -999,13 +1025,17 @@ impl App {
             record.kind.clone(),
         ));
         let classes = self.store.classes(record.id).await?;
-        let mut grades: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-        for class in &classes {
-            let entry = grades.entry(class.grade).or_default();
-            entry.0 += class.pupils;
-            entry.1 += 1;
-        }
-        context.grades = grades.into_iter().map(|(g, (p, c))| (g, p, c)).collect();
+        // Grades from the pupils themselves: a new intake may have no classes yet.
+        context.grades = self
+            .store
+            .allocation_grade_counts(record.id)
+            .await?
+            .into_iter()
+            .map(|(grade, pupils)| {
+                let existing = classes.iter().filter(|c| c.grade == grade).count() as i64;
+                (grade, pupils, existing)
+            })
+            .collect();
         context.classes = classes
             .iter()
             .map(|c| (c.id, c.grade, c.name.clone(), c.pupils))
@@ -1077,11 +1107,13 @@ impl App {
             .iter()
             .filter(|i| matches!(i.kind.as_str(), "junior" | "nine_year"))
         {
-            let classes = self.store.classes(item.id).await?;
-            let grade7: i64 = classes
-                .iter()
-                .filter(|c| c.grade == 7)
-                .map(|c| c.pupils)
+            let grade7: i64 = self
+                .store
+                .allocation_grade_counts(item.id)
+                .await?
+                .into_iter()
+                .filter(|(grade, _)| *grade == 7)
+                .map(|(_, pupils)| pupils)
                 .sum();
             schools.push_str(&format!("{},{}\n", item.code, grade7.max(40)));
             juniors.push(item.code.clone());
@@ -3138,7 +3170,6 @@ fn explain(view: &RunView, directory: &Directory, pseudonym: &str) -> Option<Exp
         .collect();
     let mut explanation = Explanation {
         id: id.clone(),
-        display: id.clone(),
         drawn: String::new(),
         value: String::new(),
         override_reason: view
@@ -3168,7 +3199,6 @@ fn explain(view: &RunView, directory: &Directory, pseudonym: &str) -> Option<Exp
     match view.result.as_ref()? {
         DrawResult::Balance { pupils, .. } => {
             let placed = pupils.iter().find(|p| p.id == id)?;
-            explanation.display = placed.display.clone();
             explanation.drawn = placed.drawn.clone();
             explanation.value = placed.value.clone();
             explanation.keys.push((
@@ -3178,7 +3208,6 @@ fn explain(view: &RunView, directory: &Directory, pseudonym: &str) -> Option<Exp
         }
         DrawResult::Teachers { teachers, .. } => {
             let placed = teachers.iter().find(|p| p.id == id)?;
-            explanation.display = placed.display.clone();
             explanation.drawn = placed.drawn.clone();
             explanation.value = placed.value.clone();
             explanation.keys.push((
@@ -3189,20 +3218,12 @@ fn explain(view: &RunView, directory: &Directory, pseudonym: &str) -> Option<Exp
         }
         DrawResult::Duty { days } => {
             explanation.days = days.iter().filter(|d| d.1 == id).map(|d| d.0).collect();
-            explanation.display = days
-                .iter()
-                .find(|d| d.1 == id)
-                .map(|d| d.2.clone())
-                .unwrap_or_else(|| id.clone());
             explanation
                 .keys
                 .push((format!("duty · {id}"), key_hex(&seed, Purpose::Duty, &id)));
             explanation.position = position(Purpose::Duty);
         }
-        DrawResult::Seats {
-            seating, display, ..
-        } => {
-            explanation.display = display.get(&id).cloned().unwrap_or_else(|| id.clone());
+        DrawResult::Seats { seating, .. } => {
             explanation.seats = seating
                 .iter()
                 .filter(|s| s.1 == id)
@@ -3220,7 +3241,6 @@ fn explain(view: &RunView, directory: &Directory, pseudonym: &str) -> Option<Exp
             mechanism,
         } => {
             let placed = applicants.iter().find(|p| p.id == id)?;
-            explanation.display = placed.display.clone();
             explanation.drawn = placed.drawn.clone();
             explanation.value = placed.value.clone();
             explanation
@@ -3232,11 +3252,14 @@ fn explain(view: &RunView, directory: &Directory, pseudonym: &str) -> Option<Exp
                 tables.get("schools")?,
             )
             .ok()?;
+            let by_id: BTreeMap<&str, &edu_fair::admit::Applicant> = problem
+                .applicants()
+                .iter()
+                .map(|a| (a.id.as_str(), a))
+                .collect();
             let tier_of = |applicant: &str, school: &str| -> i64 {
-                problem
-                    .applicants()
-                    .iter()
-                    .find(|a| a.id == applicant)
+                by_id
+                    .get(applicant)
                     .and_then(|a| a.priorities.iter().find(|p| p.0 == school))
                     .map(|p| p.1)
                     .unwrap_or(0)
@@ -3290,6 +3313,137 @@ fn explain(view: &RunView, directory: &Directory, pseudonym: &str) -> Option<Exp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn demo_app() -> App {
+        use std::sync::Arc;
+        let clock = Arc::new(crate::ManualClock::new(
+            "2021-10-11T01:00:00Z".parse().unwrap(),
+        ));
+        let app = App::in_memory(
+            Arc::new(crate::KeyRing::for_tests(3)),
+            clock,
+            crate::SecuritySettings::default(),
+            crate::password::PasswordHasher::for_tests(),
+            false,
+        )
+        .await
+        .unwrap();
+        let mut quiet = |_: &str, _: u64, _: u64| {};
+        app.generate_demo(
+            &crate::demo::DemoOptions {
+                seed: 3,
+                password: "Demo#2021x".into(),
+                scale: 0.03,
+            },
+            &mut quiet,
+        )
+        .await
+        .unwrap();
+        app
+    }
+
+    /// SECURITY.md DATA-02: a result changed behind the application's back (here another run's archive and seal
+    /// copied onto a run, as a raw database edit would) is refused on read, for the staff and the public.
+    #[tokio::test]
+    async fn a_tampered_result_is_refused_on_read() {
+        let app = demo_app().await;
+        let operator = Actor::operator("test");
+        let context = AuditContext::cli("test");
+        let runs = app
+            .allocation_runs(&operator, crate::page(1, 10))
+            .await
+            .unwrap();
+        let published = runs
+            .items
+            .iter()
+            .find(|r| r.status == "published")
+            .unwrap()
+            .id;
+        let prepared = runs
+            .items
+            .iter()
+            .find(|r| r.status == "prepared")
+            .unwrap()
+            .id;
+        assert!(app.published_allocation(published).await.is_ok());
+        assert!(app.verify_published_allocation(published).await.unwrap().ok);
+        let genuine = app.store.allocation_run(published).await.unwrap().unwrap();
+        app.store
+            .record_allocation_draw(
+                &AllocationDrawWrite {
+                    run_id: prepared,
+                    archive: genuine.archive.clone(),
+                    mac: genuine.mac.clone(),
+                    beacon: genuine.beacon.clone(),
+                    draw_time: genuine.draw_time.clone(),
+                    drawn_by: "mallory".into(),
+                    drawn_at: 0,
+                },
+                &Who::Demo.entry(0, &context, "test.tamper", "", Outcome::Success, ""),
+            )
+            .await
+            .unwrap();
+        for result in [
+            app.allocation_run(&operator, prepared).await.map(|_| ()),
+            app.publish_allocation(&operator, prepared, &context).await,
+            app.allocation_file(&operator, prepared, "assignment.csv")
+                .await
+                .map(|_| ()),
+        ] {
+            assert!(matches!(result, Err(AppError::Conflict(_))), "{result:?}");
+        }
+        // The genuine run is untouched.
+        assert!(app.published_allocation(published).await.is_ok());
+    }
+
+    /// PII-04: the same stored inputs and seed give the same outputs, byte for byte, and the run verifies.
+    #[tokio::test]
+    async fn a_published_demo_division_reproduces_from_its_stored_inputs() {
+        let app = demo_app().await;
+        let operator = Actor::operator("test");
+        let runs = app
+            .allocation_runs(&operator, crate::page(1, 10))
+            .await
+            .unwrap();
+        let id = runs
+            .items
+            .iter()
+            .find(|r| r.status == "published")
+            .unwrap()
+            .id;
+        let (bundle, _) = app
+            .published_allocation_file(id, "bundle.json")
+            .await
+            .unwrap();
+        let (inputs, _) = app
+            .published_allocation_file(id, "pupils.csv")
+            .await
+            .unwrap();
+        let (assignment, _) = app
+            .published_allocation_file(id, "assignment.csv")
+            .await
+            .unwrap();
+        let bundle = Bundle::from_json(std::str::from_utf8(&bundle).unwrap()).unwrap();
+        let command = DrawCommand::from_record(&bundle.command, &bundle.options).unwrap();
+        let rerun = edu_fair::run_draw(
+            &command,
+            &[InputFile {
+                role: "pupils".into(),
+                bytes: inputs.clone(),
+            }],
+            &Seed::from_hex(&bundle.seed).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(rerun.outputs[0].bytes, assignment);
+        // No names, no 学籍号 in the inputs: pseudonymous ids and non-merit attributes only.
+        let text = String::from_utf8(inputs).unwrap();
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l.starts_with('P') && !l.contains("**"))
+        );
+        assert!(find_identifier(text.as_bytes()).is_none());
+    }
 
     #[test]
     fn archives_are_deterministic_and_round_trip() {

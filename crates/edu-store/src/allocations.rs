@@ -70,6 +70,9 @@ pub struct AllocationRunListItem {
     pub class_id: Option<i64>,
     pub class_name: Option<String>,
     pub status: String,
+    /// base64url digests (the application shows them as hex).
+    pub input_digest: String,
+    pub commitment: String,
     pub created_by: String,
     pub created_at: i64,
     pub drawn_at: Option<i64>,
@@ -192,9 +195,10 @@ pub trait AllocationStore: Send + Sync {
         page: PageRequest,
     ) -> Result<Paged<AllocationRunListItem>, StoreError>;
 
-    /// Published runs, newest first (the public verification page).
-    async fn published_allocation_runs(
+    /// Runs in one status, most recent first (the public pages list `prepared` commitments and `published` draws).
+    async fn allocation_runs_with_status(
         &self,
+        status: &str,
         limit: i64,
     ) -> Result<Vec<AllocationRunListItem>, StoreError>;
 
@@ -210,6 +214,12 @@ pub trait AllocationStore: Send + Sync {
         &self,
         run_id: i64,
     ) -> Result<Vec<AllocationOverrideRecord>, StoreError>;
+
+    /// Enrolled pupils per grade of an institution (with or without a class): (grade, pupils), by grade.
+    async fn allocation_grade_counts(
+        &self,
+        institution_id: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
 
     /// Enrolled pupils of a grade of an institution, by id.
     async fn allocation_grade_pupils(

@@ -234,6 +234,11 @@ async fn class_division_from_the_registry_is_committed_drawn_published_and_verif
     );
     assert!(run_page.body.contains("id=\"draw-form\""));
     assert_eq!(audit_count(&h, "allocation.prepare", run.id).await, 1);
+    // The commitment is announced publicly before the draw, with the input digest and nothing personal.
+    let announced = h.get("/verify", None).await;
+    assert_eq!(announced.status, StatusCode::OK);
+    let pending = between(&announced.body, "id=\"pending\"", "</table>").unwrap();
+    assert!(pending.contains(&grouped(&run.commitment)), "{pending}");
 
     // (b) draw: a wrong secret is refused and recorded; the right one draws.
     let wrong = h

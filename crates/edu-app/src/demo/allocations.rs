@@ -11,9 +11,6 @@ use crate::error::AppError;
 /// `656475706c616e2d64656d6f2d32303231` (documented in docs/fair-web.md so a demo user can hold the draw).
 pub const DEMO_SECRET: &[u8] = b"eduplan-demo-2021";
 
-/// The public beacon of the demo's published draw (a made-up lottery result).
-pub const DEMO_BEACON: &str = "福彩3D 第2021230期 开奖号码 3 8 1（2021-08-28）";
-
 impl App {
     /// Adds this capability's demo records to a freshly generated city.
     pub(crate) async fn demo_allocations(&self, demo: &DemoContext<'_>) -> Result<(), AppError> {
@@ -52,13 +49,15 @@ impl App {
         let nonce = bytes(16);
         let secret = bytes(32);
         let classes = u32::try_from(classes.max(1)).unwrap_or(1);
+        // The public beacon of the demo's draw: a made-up lottery result of the demo's day.
+        let beacon = format!("福彩3D {} 开奖号码 3 8 1（演示）", demo.today);
         self.demo_fair_balance_run(
             &record,
             1,
             classes,
             &nonce,
             &secret,
-            Some(DEMO_BEACON),
+            Some(beacon.as_str()),
             demo.context,
         )
         .await?;

@@ -62,3 +62,6 @@ CREATE TABLE allocation_overrides (
     mac        TEXT NOT NULL
 );
 CREATE INDEX allocation_overrides_by_run ON allocation_overrides (run_id, id);
+
+-- Pupils of one class (seating, duty rota, class sizes): without it every class lookup scans all pupils.
+CREATE INDEX IF NOT EXISTS allocation_pupils_by_class ON pupils (class_id, status);

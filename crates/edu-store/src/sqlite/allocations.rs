@@ -12,7 +12,7 @@ use crate::records::{AuditEntry, PageRequest, Paged, ScopeFilter};
 /// Runs joined with their institution and class (names for lists and pages).
 const RUN_LIST_SELECT: &str = "SELECT r.id, r.kind, r.title, r.district_code, r.institution_id, \
      i.code AS institution_code, i.name AS institution_name, r.grade, r.class_id, c.name AS class_name, r.status, \
-     r.created_by, r.created_at, r.drawn_at, r.published_at, r.applied_at \
+     r.input_digest, r.commitment, r.created_by, r.created_at, r.drawn_at, r.published_at, r.applied_at \
      FROM allocation_runs r LEFT JOIN institutions i ON i.id = r.institution_id \
      LEFT JOIN classes c ON c.id = r.class_id";
 
@@ -65,12 +65,15 @@ impl AllocationStore for SqliteStore {
         Ok(Paged { items, total })
     }
 
-    async fn published_allocation_runs(
+    async fn allocation_runs_with_status(
         &self,
+        status: &str,
         limit: i64,
     ) -> Result<Vec<AllocationRunListItem>, StoreError> {
         let mut b = QueryBuilder::new(RUN_LIST_SELECT);
-        b.push(" WHERE r.status = 'published' ORDER BY r.published_at DESC, r.id DESC LIMIT ")
+        b.push(" WHERE r.status = ")
+            .push_bind(status.to_owned())
+            .push(" ORDER BY COALESCE(r.published_at, r.created_at) DESC, r.id DESC LIMIT ")
             .push_bind(limit);
         Ok(b.build_query_as().fetch_all(&self.read).await?)
     }
@@ -113,6 +116,19 @@ impl AllocationStore for SqliteStore {
              FROM allocation_overrides WHERE run_id = $1 ORDER BY id",
         )
         .bind(run_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn allocation_grade_counts(
+        &self,
+        institution_id: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT grade, COUNT(*) FROM pupils WHERE institution_id = $1 AND status = 'enrolled' \
+             GROUP BY grade ORDER BY grade",
+        )
+        .bind(institution_id)
         .fetch_all(&self.read)
         .await?)
     }

@@ -104,7 +104,6 @@ pub struct RunFacts {
 
 pub struct ExplainView {
     pub id: String,
-    pub display: String,
     pub value: String,
     pub drawn: String,
     pub moved: bool,
@@ -260,7 +259,16 @@ fn facts(view: &RunView, base: &str, t: Tr) -> RunFacts {
         options: view
             .options
             .iter()
-            .map(|(k, v)| (option_label(k, t), v.clone()))
+            .map(|(k, v)| {
+                let value = match v.as_str() {
+                    "true" => t.s("common.yes").to_owned(),
+                    "false" => t.s("common.no").to_owned(),
+                    "da" => t.s("fair.mechanism.da").to_owned(),
+                    "boston" => t.s("fair.mechanism.boston").to_owned(),
+                    other => other.to_owned(),
+                };
+                (option_label(k, t), value)
+            })
             .collect(),
         inputs: view
             .inputs
@@ -310,6 +318,36 @@ fn category_label(name: &str, t: Tr) -> String {
         "cat:boarder" => t.s("fair.cat.boarder").to_owned(),
         "cat:origin" => t.s("fair.cat.origin").to_owned(),
         other => other.trim_start_matches("cat:").to_owned(),
+    }
+}
+
+/// A column of a published input file and its value, labelled for people.
+fn column_cell(column: &str, value: &str, t: Tr) -> (String, String) {
+    let label = match column {
+        "sex" => t.s("fair.col.sex").to_owned(),
+        "together" => t.s("fair.together").to_owned(),
+        "apart" => t.s("fair.apart").to_owned(),
+        "fixed" => t.s("fair.fixed").to_owned(),
+        "zone" => t.s("fair.zone").to_owned(),
+        "choices" => t.s("fair.col.choices").to_owned(),
+        "priorities" => t.s("fair.col.priorities").to_owned(),
+        c if c.starts_with("cat:") => category_label(c, t),
+        c => c.trim_start_matches("score:").to_owned(),
+    };
+    (label, value_label(value, t))
+}
+
+/// `M`/`F` and `Y`/`N` as words; anything else as is.
+fn value_label(value: &str, t: Tr) -> String {
+    match value {
+        "M" => t.s("fair.sex.M").to_owned(),
+        "F" => t.s("fair.sex.F").to_owned(),
+        "Y" => t.s("common.yes").to_owned(),
+        "N" => t.s("common.no").to_owned(),
+        "front" => t.s("fair.zone.front").to_owned(),
+        "back" => t.s("fair.zone.back").to_owned(),
+        "" => "—".to_owned(),
+        other => other.to_owned(),
     }
 }
 
@@ -405,7 +443,11 @@ pub fn result_block(result: &DrawResult, week: Option<u32>, base: &str, t: Tr) -
                 for (name, values) in categories {
                     if let Some(values) = values.as_object() {
                         for (value, entry) in values {
-                            let mut row = vec![format!("{} {value}", category_label(name, t))];
+                            let mut row = vec![format!(
+                                "{} {}",
+                                category_label(name, t),
+                                value_label(value, t)
+                            )];
                             row.extend(numbers(&entry["counts"]));
                             row.push(number(&entry["range"]));
                             rows.push(row);
@@ -671,7 +713,6 @@ fn explain_view(e: &Explanation, t: Tr) -> ExplainView {
     };
     ExplainView {
         id: e.id.clone(),
-        display: e.display.clone(),
         value: if e.choices.is_empty() && e.seats.is_empty() && e.days.is_empty() {
             class_like(&e.value)
         } else {
@@ -680,7 +721,12 @@ fn explain_view(e: &Explanation, t: Tr) -> ExplainView {
         drawn: class_like(&e.drawn),
         moved: e.value != e.drawn,
         reason: e.override_reason.clone().unwrap_or_default(),
-        input_row: e.input_row.clone(),
+        input_row: e
+            .input_row
+            .iter()
+            .filter(|(k, _)| k != "id")
+            .map(|(k, v)| column_cell(k, v, t))
+            .collect(),
         keys: e
             .keys
             .iter()
@@ -830,6 +876,12 @@ async fn new_form(
         )
         .await
         .map_err(WebError::page)?;
+    let mut context = context;
+    for pupil in &mut context.pupils {
+        pupil.sex = edu_model::Sex::parse(&pupil.sex)
+            .map(|sex| t.pick(sex.label_zh(), sex.label_en()).to_owned())
+            .unwrap_or_default();
+    }
     let code = context
         .institution
         .as_ref()
@@ -837,12 +889,13 @@ async fn new_form(
         .unwrap_or_default();
     let grade = query.grade.unwrap_or(0);
     let class_id = query.class.unwrap_or(0);
+    // The grade's existing classes, or classes of about 45 (the standard class size) for a new intake.
     let default_classes = match kind {
         RunKind::Balance | RunKind::Teachers => context
             .grades
             .iter()
             .find(|g| g.0 == grade)
-            .map(|g| g.2)
+            .map(|g| if g.2 > 0 { g.2 } else { (g.1 + 44) / 45 })
             .unwrap_or(0),
         _ => 0,
     };
@@ -1467,12 +1520,46 @@ fn verify_view(report: &VerifyReport, source: String) -> VerifyView {
     }
 }
 
+pub struct PendingRow {
+    pub row: RunRow,
+    pub commitment: String,
+    pub input_digest: String,
+    pub prepared: String,
+}
+
 #[derive(Template)]
 #[template(path = "fair_verify.html")]
 struct VerifyPage {
     chrome: Chrome,
     published: Vec<RunRow>,
+    pending: Vec<PendingRow>,
     report: Option<VerifyView>,
+}
+
+/// The public lists of the verification page: draws awaiting their ceremony (commitments) and published draws.
+async fn public_lists(state: &WebState, t: Tr) -> Result<(Vec<RunRow>, Vec<PendingRow>), WebError> {
+    let published = state
+        .app
+        .published_allocations(50)
+        .await
+        .map_err(WebError::page)?;
+    let pending = state
+        .app
+        .pending_allocations(50)
+        .await
+        .map_err(WebError::page)?;
+    Ok((
+        published.iter().map(|r| run_row(r, t)).collect(),
+        pending
+            .iter()
+            .map(|p| PendingRow {
+                row: run_row(&p.run, t),
+                commitment: grouped(&p.commitment),
+                input_digest: grouped(&p.input_digest),
+                prepared: edu_model_stamp(p.run.created_at),
+            })
+            .collect(),
+    ))
 }
 
 async fn verify_page(
@@ -1480,14 +1567,10 @@ async fn verify_page(
     caller: CallerExt,
 ) -> Result<Response, WebError> {
     let chrome = Chrome::new(&caller, "/verify", "fair.verify_title");
-    let t = chrome.t;
-    let published = state
-        .app
-        .published_allocations(50)
-        .await
-        .map_err(WebError::page)?;
+    let (published, pending) = public_lists(&state, chrome.t).await?;
     render(&VerifyPage {
-        published: published.iter().map(|r| run_row(r, t)).collect(),
+        published,
+        pending,
         report: None,
         chrome,
     })
@@ -1526,13 +1609,10 @@ async fn verify_submit(
             )
         }
     };
-    let published = state
-        .app
-        .published_allocations(50)
-        .await
-        .map_err(WebError::page)?;
+    let (published, pending) = public_lists(&state, t).await?;
     let mut response = render(&VerifyPage {
-        published: published.iter().map(|r| run_row(r, t)).collect(),
+        published,
+        pending,
         report: Some(verify_view(&report, source)),
         chrome,
     })?;
