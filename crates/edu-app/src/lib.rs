@@ -158,6 +158,13 @@ impl LoadedPlan {
             .map_err(|e| AppError::Config(format!("plan obligations: {e}")))?;
         let ledgers = edu_ledger::parse_ledger_defs(text)
             .map_err(|e| AppError::Config(format!("plan ledgers: {e}")))?;
+        let problems = metric_source_problems(&plan, &obligations, &ledgers);
+        if !problems.is_empty() {
+            return Err(AppError::Config(format!(
+                "plan metrics: {}",
+                problems.join("; ")
+            )));
+        }
         Ok(LoadedPlan {
             plan,
             obligations,
@@ -170,6 +177,43 @@ impl LoadedPlan {
     pub fn default_plan() -> Result<LoadedPlan, AppError> {
         LoadedPlan::parse(edu_plan::DAQING_2021)
     }
+}
+
+/// Metrics whose obligation, form field or ledger is not declared by the plan: a sum over a field the form does
+/// not have (or that is not a number) would silently count nothing, so the plan is refused.
+fn metric_source_problems(
+    plan: &edu_plan::Plan,
+    obligations: &std::collections::BTreeMap<String, edu_obligation::ObligationDef>,
+    ledgers: &std::collections::BTreeMap<String, edu_ledger::LedgerDef>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, metric) in plan.metrics() {
+        match &metric.source {
+            edu_plan::Source::Obligation {
+                obligation, agg, ..
+            } => {
+                let Some(def) = obligations.get(obligation) else {
+                    problems.push(format!("metrics.\"{name}\": no obligation {obligation}"));
+                    continue;
+                };
+                if let edu_plan::ObligationAgg::Sum(field) = agg {
+                    let summable = def.form.field(field).is_some_and(|f| {
+                        f.field_type.is_numeric() || f.field_type == edu_form::FieldType::Bool
+                    });
+                    if !summable {
+                        problems.push(format!(
+                            "metrics.\"{name}\": obligation {obligation} has no numeric field {field}"
+                        ));
+                    }
+                }
+            }
+            edu_plan::Source::Ledger { ledger, .. } if !ledgers.contains_key(ledger) => {
+                problems.push(format!("metrics.\"{name}\": no ledger {ledger}"));
+            }
+            _ => {}
+        }
+    }
+    problems
 }
 
 impl App {

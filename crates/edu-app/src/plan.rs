@@ -22,6 +22,8 @@ use crate::access::{Actor, Permission, Scope};
 use crate::error::AppError;
 use crate::registry::AttentionItem;
 
+type CapabilityKey = (String, String, PlanDate, PlanDate, Option<Breakdown>);
+
 /// Facts on one as-of date.
 pub struct PlanFacts {
     pub city: String,
@@ -34,8 +36,9 @@ pub struct PlanFacts {
     pupils: BTreeMap<(PlanDate, PlanDate), Vec<PupilCount>>,
     staff: Vec<StaffFact>,
     population: Vec<PopulationRecord>,
-    /// Values of capability metrics (obligations, ledgers, key areas) per institution id, by (metric, period).
-    capability: HashMap<(String, PlanDate, PlanDate), HashMap<i64, f64>>,
+    /// Values of capability metrics (obligations, ledgers, key areas), computed by their stores for the org units
+    /// the caller asked for, by (metric, org, period, breakdown).
+    capability: HashMap<CapabilityKey, f64>,
 }
 
 fn plan_date(date: jiff::civil::Date) -> PlanDate {
@@ -219,21 +222,18 @@ impl PlanFacts {
                 }
                 Some(rows.iter().map(|p| p.count as f64).sum())
             }
-            Source::Obligation { institutions, .. }
-            | Source::Ledger { institutions, .. }
-            | Source::KeyAreas { institutions, .. } => {
+            Source::Obligation { .. } | Source::Ledger { .. } | Source::KeyAreas { .. } => {
                 if matches!(breakdown, Some(Breakdown::Sex(_))) {
                     return None;
                 }
-                let per_institution =
-                    self.capability
-                        .get(&(request.name.to_owned(), period.start, period.end))?;
-                let total: f64 = per_institution
-                    .iter()
-                    .filter(|(id, _)| self.passes(**id, org, institutions, breakdown))
-                    .map(|(_, v)| *v)
-                    .sum();
-                Some(total)
+                let key = (
+                    request.name.to_owned(),
+                    org.to_owned(),
+                    period.start,
+                    period.end,
+                    breakdown,
+                );
+                self.capability.get(&key).copied()
             }
         }
     }
@@ -246,6 +246,56 @@ fn status_zh(status: Status) -> &'static str {
         Status::Missed => "未达标",
         Status::NoData => "无数据",
     }
+}
+
+/// The end of a China-time day as a UTC instant in milliseconds (ledger states are counted as of that moment).
+fn civil(date: PlanDate) -> jiff::civil::Date {
+    jiff::civil::date(date.year() as i16, date.month() as i8, date.day() as i8)
+}
+
+/// The last millisecond of a China-time day.
+fn end_of_day(date: PlanDate) -> jiff::Timestamp {
+    let minute = edu_model::china_time::china_instant(civil(date), 23, 59);
+    minute
+        .checked_add(jiff::SignedDuration::from_millis(59_999))
+        .unwrap_or(minute)
+}
+
+fn end_of_day_ms(date: PlanDate) -> i64 {
+    end_of_day(date).as_millisecond()
+}
+
+/// The plan's institution filter for a store query, narrowed by a breakdown; `None` when the two contradict.
+fn metric_institution_filter(
+    filter: &edu_plan::InstitutionFilter,
+    breakdown: Option<Breakdown>,
+) -> Option<edu_store::ledgers::MetricInstitutionFilter> {
+    let mut out = edu_store::ledgers::MetricInstitutionFilter {
+        kind: filter.kind.iter().map(code).collect(),
+        ownership: filter.ownership.map(|o| code(&o)),
+        inclusive: filter.inclusive,
+        area: filter.area.map(|a| code(&a)),
+        authority: filter.authority.map(|a| code(&a)),
+        tag: filter.tag.clone(),
+    };
+    match breakdown {
+        Some(Breakdown::Area(area)) => {
+            let area = code(&area);
+            if out.area.as_ref().is_some_and(|a| *a != area) {
+                return None;
+            }
+            out.area = Some(area);
+        }
+        Some(Breakdown::Ownership(ownership)) => {
+            let ownership = code(&ownership);
+            if out.ownership.as_ref().is_some_and(|o| *o != ownership) {
+                return None;
+            }
+            out.ownership = Some(ownership);
+        }
+        _ => {}
+    }
+    Some(out)
 }
 
 /// [`PlanFacts`] as the plan engine's metric source.
@@ -298,8 +348,14 @@ enum OrgUnit {
 }
 
 impl App {
-    /// Loads the facts for an as-of date and every period the plan's targets use.
-    pub async fn plan_facts(&self, as_of: PlanDate) -> Result<PlanFacts, AppError> {
+    /// Loads the facts for an as-of date and every period the plan's targets use. Capability metrics (obligations,
+    /// ledgers, key areas) are computed by their stores for the listed org units only (all metrics, or `only`).
+    pub async fn plan_facts(
+        &self,
+        as_of: PlanDate,
+        orgs: &[String],
+        only: Option<&[&str]>,
+    ) -> Result<PlanFacts, AppError> {
         let plan = &self.plan.plan;
         let as_of_text = as_of.to_string();
         let (institutions, tag_rows) = self.store.institution_facts(&as_of_text).await?;
@@ -354,18 +410,147 @@ impl App {
             population,
             capability: HashMap::new(),
         };
-        facts.capability = self.capability_metric_values(&facts, &periods).await?;
+        facts.capability = self.capability_metric_values(&facts, orgs, only).await?;
         Ok(facts)
     }
 
-    /// Per-institution values of the plan's obligation, ledger and key-area metrics for each period.
+    /// The plan's obligation, ledger and key-area metrics for the org units, as their stores count them.
     async fn capability_metric_values(
         &self,
         facts: &PlanFacts,
-        periods: &[(PlanDate, PlanDate, PlanDate)],
-    ) -> Result<HashMap<(String, PlanDate, PlanDate), HashMap<i64, f64>>, AppError> {
-        let _ = (facts, periods);
-        Ok(HashMap::new())
+        orgs: &[String],
+        only: Option<&[&str]>,
+    ) -> Result<HashMap<CapabilityKey, f64>, AppError> {
+        let plan = &self.plan.plan;
+        let mut values = HashMap::new();
+        for org in orgs {
+            let Some(scope) = self.org_filter(facts, org) else {
+                continue;
+            };
+            for request in plan.metric_requests(org, facts.as_of) {
+                if only.is_some_and(|names| !names.contains(&request.name)) {
+                    continue;
+                }
+                let Some(institutions) = request.metric.source.institution_filter() else {
+                    continue;
+                };
+                if matches!(request.breakdown, Some(Breakdown::Sex(_))) {
+                    continue;
+                }
+                let period = request.period;
+                let key = (
+                    request.name.to_owned(),
+                    org.clone(),
+                    period.start,
+                    period.end,
+                    request.breakdown,
+                );
+                let Some(filter) = metric_institution_filter(institutions, request.breakdown)
+                else {
+                    // The breakdown contradicts the metric's own filter: nothing can match.
+                    values.insert(key, 0.0);
+                    continue;
+                };
+                let value = match &request.metric.source {
+                    Source::Ledger { ledger, cases, .. } => {
+                        let mut query = edu_store::ledgers::LedgerMetricQuery::new(
+                            ledger,
+                            end_of_day_ms(period.as_of),
+                        );
+                        query.org = scope.clone();
+                        query.institutions = filter;
+                        query.period = Some((period.start.to_string(), period.end.to_string()));
+                        query.state = cases.state.clone();
+                        query.open = cases.open;
+                        query.overdue = cases.overdue;
+                        query.level = cases.level.iter().map(code).collect();
+                        query.opened_in_period = cases.opened_in_period;
+                        query.closed_on_time = cases.closed_on_time;
+                        Some(self.store.ledger_metric(&query).await?)
+                    }
+                    Source::KeyAreas { key_areas, .. } => {
+                        let query = edu_store::ledgers::KeyAreaQuery {
+                            org: scope.clone(),
+                            institutions: filter,
+                            as_of: period.as_of.to_string(),
+                            area_type: key_areas.area_type.iter().map(code).collect(),
+                            camera: key_areas.camera,
+                            police_link: key_areas.police_link,
+                        };
+                        Some(self.store.key_area_metric(&query).await?)
+                    }
+                    Source::Obligation {
+                        obligation, agg, ..
+                    } => {
+                        self.obligation_metric_value(obligation, agg, &scope, filter, period)
+                            .await?
+                    }
+                    _ => None,
+                };
+                if let Some(value) = value {
+                    values.insert(key, value);
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    /// The storage scope of an org code (city, district, or one institution).
+    fn org_filter(&self, facts: &PlanFacts, org: &str) -> Option<ScopeFilter> {
+        if org == facts.city {
+            return Some(ScopeFilter::All);
+        }
+        if let Some(i) = facts.by_code.get(org) {
+            return Some(ScopeFilter::Institution(facts.institutions[*i].id));
+        }
+        edu_model::DAQING_DISTRICTS
+            .iter()
+            .any(|d| d.code.to_string() == org)
+            .then(|| ScopeFilter::District(org.to_owned()))
+    }
+
+    /// Obligation metrics (sum of a field, expected, submitted, on time, …) from the reporting capability;
+    /// `None` = no data.
+    async fn obligation_metric_value(
+        &self,
+        obligation: &str,
+        agg: &edu_plan::ObligationAgg,
+        scope: &ScopeFilter,
+        filter: edu_store::ledgers::MetricInstitutionFilter,
+        period: edu_plan::EvalPeriod,
+    ) -> Result<Option<f64>, AppError> {
+        let def = self.obligation_def(obligation)?;
+        let agg = match agg {
+            edu_plan::ObligationAgg::Sum(field) => {
+                edu_store::obligations::ObligationAgg::Sum(field.clone())
+            }
+            edu_plan::ObligationAgg::Expected => edu_store::obligations::ObligationAgg::Expected,
+            edu_plan::ObligationAgg::Submitted => edu_store::obligations::ObligationAgg::Submitted,
+            edu_plan::ObligationAgg::OnTime => edu_store::obligations::ObligationAgg::OnTime,
+            edu_plan::ObligationAgg::Late => edu_store::obligations::ObligationAgg::Late,
+            edu_plan::ObligationAgg::Zero => edu_store::obligations::ObligationAgg::Zero,
+            edu_plan::ObligationAgg::Missing => edu_store::obligations::ObligationAgg::Missing,
+        };
+        let request = crate::obligations::ObligationMetricRequest {
+            obligation: obligation.to_owned(),
+            agg,
+            org: String::new(),
+            institutions: edu_store::obligations::InstitutionSelector {
+                kinds: filter.kind,
+                ownership: filter.ownership.into_iter().collect(),
+                area: filter.area.into_iter().collect(),
+                authority: filter.authority.into_iter().collect(),
+                inclusive: filter.inclusive,
+                tags: filter.tag.into_iter().collect(),
+            },
+            from: civil(period.start),
+            to: civil(period.end),
+            as_of: end_of_day(period.as_of),
+        };
+        Ok(Some(
+            self.obligation_metric_in(def, &request, scope.clone())
+                .await?,
+        ))
     }
 
     fn resolve_org(
@@ -437,10 +622,12 @@ impl App {
     ) -> Result<Scorecard, AppError> {
         actor.require(Permission::ViewPlan)?;
         let as_of = as_of.unwrap_or_else(|| self.plan_today());
-        let facts = self.plan_facts(as_of).await?;
         let org = org
             .map(str::to_owned)
             .unwrap_or_else(|| self.default_org(actor));
+        let facts = self
+            .plan_facts(as_of, std::slice::from_ref(&org), None)
+            .await?;
         let unit = self.resolve_org(actor, &facts, &org)?;
         let evaluation = evaluate(&self.plan.plan, &FactSource(&facts), &org, as_of);
         let children = match unit {
@@ -478,10 +665,35 @@ impl App {
         let plan = &self.plan.plan;
         let target = plan.target(target_id).ok_or(AppError::NotFound)?;
         let as_of = as_of.unwrap_or_else(|| self.plan_today());
-        let facts = self.plan_facts(as_of).await?;
         let org = org
             .map(str::to_owned)
             .unwrap_or_else(|| self.default_org(actor));
+        // Registry facts first (they say which units lie below), then this target's capability metrics for the unit
+        // and every unit below it.
+        let metric_names: Vec<&str> = target.indicator.metric_names().into_iter().collect();
+        let mut facts = self.plan_facts(as_of, &[], None).await?;
+        let below: Vec<String> = if org == facts.city {
+            edu_model::DAQING_DISTRICTS
+                .iter()
+                .map(|d| d.code.to_string())
+                .collect()
+        } else if edu_model::DAQING_DISTRICTS
+            .iter()
+            .any(|d| d.code.to_string() == org)
+        {
+            facts
+                .institutions
+                .iter()
+                .filter(|i| i.district_code == org && i.status == "open")
+                .map(|i| i.code.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let orgs: Vec<String> = std::iter::once(org.clone()).chain(below).collect();
+        facts.capability = self
+            .capability_metric_values(&facts, &orgs, Some(&metric_names))
+            .await?;
         let unit = self.resolve_org(actor, &facts, &org)?;
         let one = |code: &str| -> Option<TargetResult> {
             evaluate(plan, &FactSource(&facts), code, as_of)
@@ -585,13 +797,15 @@ impl App {
     pub async fn record_plan_snapshots(&self, as_of: Option<PlanDate>) -> Result<usize, AppError> {
         let plan = &self.plan.plan;
         let as_of = as_of.unwrap_or_else(|| self.plan_today());
-        let facts = self.plan_facts(as_of).await?;
+        let orgs: Vec<String> = std::iter::once(plan.header().city.clone())
+            .chain(
+                edu_model::DAQING_DISTRICTS
+                    .iter()
+                    .map(|d| d.code.to_string()),
+            )
+            .collect();
+        let facts = self.plan_facts(as_of, &orgs, None).await?;
         let mut snapshots = Vec::new();
-        let orgs = std::iter::once(plan.header().city.clone()).chain(
-            edu_model::DAQING_DISTRICTS
-                .iter()
-                .map(|d| d.code.to_string()),
-        );
         for org in orgs {
             for t in evaluate(plan, &FactSource(&facts), &org, as_of).targets {
                 snapshots.push(PlanSnapshot {
@@ -617,7 +831,7 @@ impl App {
         as_of: Option<PlanDate>,
     ) -> Result<Evaluation, AppError> {
         let as_of = as_of.unwrap_or_else(|| self.plan_today());
-        let facts = self.plan_facts(as_of).await?;
+        let facts = self.plan_facts(as_of, &[org.to_owned()], None).await?;
         Ok(evaluate(&self.plan.plan, &FactSource(&facts), org, as_of))
     }
 
@@ -704,7 +918,11 @@ impl App {
         sheet.set_column_width(1, 36).map_err(xlsx)?;
         // For the city: each district's value of each target.
         if card.org == self.plan.plan.header().city {
-            let facts = self.plan_facts(card.as_of).await?;
+            let districts: Vec<String> = edu_model::DAQING_DISTRICTS
+                .iter()
+                .map(|d| d.code.to_string())
+                .collect();
+            let facts = self.plan_facts(card.as_of, &districts, None).await?;
             let by_district = workbook.add_worksheet();
             by_district.set_name("各区县").map_err(xlsx)?;
             by_district

@@ -165,3 +165,74 @@ async fn a_registry_change_shows_on_the_next_request() {
         other => panic!("community-colleges target missing: {other:?}"),
     }
 }
+
+/// A target over a return: the homework targets read the weekly homework returns. A school's new return moves the
+/// numerator and denominator by exactly what it filed (the per-grade rows summed into the 3–6 band by the form).
+#[tokio::test]
+async fn a_filed_return_moves_its_target_by_exactly_what_was_filed() {
+    let h = harness().await;
+    let school = h
+        .institutions_of("230602")
+        .await
+        .into_iter()
+        .find(|(_, kind)| kind == "primary")
+        .map(|(code, _)| code)
+        .expect("a primary school in 萨尔图区");
+    // Friday 15 October 2021, 10:00 China time: the week's return (2021-W41) is open.
+    h.clock.set("2021-10-15T02:00:00Z".parse().unwrap());
+    let city = h.api_token("city").await;
+
+    let target = |body: &str| -> (f64, f64) {
+        let all: serde_json::Value = serde_json::from_str(body).unwrap();
+        let t = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "homework-g36-minutes")
+            .expect("homework-g36-minutes in the API")
+            .clone();
+        (
+            t["numerator"].as_f64().unwrap_or(0.0),
+            t["denominator"].as_f64().unwrap_or(0.0),
+        )
+    };
+    let path = format!("/api/v1/plan/targets?org={school}");
+    let before = h.api_get(&path, &city).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    let (n0, d0) = target(&before.body);
+    let city_before = target(
+        &h.api_get("/api/v1/plan/targets?org=230600", &city)
+            .await
+            .body,
+    );
+
+    let token = h.api_token(&format!("s{school}")).await;
+    let body = serde_json::json!({
+        "period": "2021-W41",
+        "values": {"grades": [
+            {"grade": 3, "classes": 2, "pupil_days": 100, "minutes": 4000},
+            {"grade": 5, "classes": 2, "pupil_days": 60, "minutes": 3300.5},
+            {"grade": 1, "classes": 1, "pupil_days": 40, "minutes": 0}
+        ]}
+    });
+    let request = axum::http::Request::post("/api/v1/obligations/homework-load/submissions")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .header("Idempotency-Key", "plan-test-w41")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let filed = h.send(request).await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+
+    let (n1, d1) = target(&h.api_get(&path, &city).await.body);
+    assert!((n1 - n0 - 7300.5).abs() < 1e-6, "numerator {n0} → {n1}");
+    assert!((d1 - d0 - 160.0).abs() < 1e-6, "denominator {d0} → {d1}");
+    // The city's number is Σ numerators ÷ Σ denominators, so it moves by the same amounts.
+    let city_after = target(
+        &h.api_get("/api/v1/plan/targets?org=230600", &city)
+            .await
+            .body,
+    );
+    assert!((city_after.0 - city_before.0 - 7300.5).abs() < 1e-6);
+    assert!((city_after.1 - city_before.1 - 160.0).abs() < 1e-6);
+}

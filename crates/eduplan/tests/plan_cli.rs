@@ -114,8 +114,39 @@ fn diff_exit_codes_and_output() {
 }
 
 #[test]
-fn eval_says_it_needs_the_database() {
-    let output = eduplan(&["plan", "eval", "plans/daqing-2021.toml"]);
+fn eval_names_a_missing_database_and_creates_nothing() {
+    let dir = std::env::temp_dir().join(format!("eduplan-plan-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("{error}"));
+    let db = dir.join("absent.db");
+    let output = eduplan(&["plan", "eval", "--db", &db.display().to_string()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("needs --db"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(stderr.contains("absent.db"), "{stderr}");
+    assert!(!db.exists(), "eval must not create a database");
+    // The plan file is an option, not a positional argument.
+    let positional = eduplan(&["plan", "eval", "plans/daqing-2021.toml"]);
+    assert_eq!(positional.status.code(), Some(2));
+}
+
+#[test]
+fn check_refuses_a_metric_summing_a_field_the_form_does_not_have() {
+    let text = std::fs::read_to_string(repo("plans/daqing-2021.toml"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let from = "field = \"g36_minutes\"";
+    assert!(text.contains(from), "fixture");
+    let broken = text.replacen(from, "field = \"g36_minutez\"", 1);
+    let path = std::env::temp_dir().join(format!("eduplan-plan-field-{}.toml", std::process::id()));
+    std::fs::write(&path, broken).unwrap_or_else(|error| panic!("{error}"));
+    let output = eduplan(&["plan", "check", &path.display().to_string()]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let line = text
+        .lines()
+        .position(|l| l == from)
+        .map(|index| index + 1)
+        .unwrap_or_else(|| panic!("fixture"));
+    let expected =
+        format!(":{line}:9: error: obligation `homework-load` has no field `g36_minutez`");
+    assert!(stdout(&output).contains(&expected), "{}", stdout(&output));
 }

@@ -88,6 +88,14 @@ fn check(
     if let (Some(plan), Some(seed)) = (&plan, seed) {
         seed_problems = check_seed_coverage(plan, &read(seed)?);
     }
+    // What only the platform knows: the forms of obligations and the ledgers a metric reads.
+    let mut platform_problems = Vec::new();
+    if plan.is_some()
+        && !diagnostics.iter().any(|d| d.severity == Severity::Error)
+        && let Err(e) = edu_app::LoadedPlan::parse(&text)
+    {
+        platform_problems.push(e.to_string());
+    }
     if deny_warnings {
         for diagnostic in &mut diagnostics {
             diagnostic.severity = Severity::Error;
@@ -97,7 +105,8 @@ fn check(
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count()
-        + seed_problems.len();
+        + seed_problems.len()
+        + platform_problems.len();
     let warnings = diagnostics.len()
         - diagnostics
             .iter()
@@ -111,6 +120,7 @@ fn check(
             "warnings": warnings,
             "diagnostics": diagnostics,
             "seed_problems": seed_problems,
+            "platform_problems": platform_problems,
             "summary": plan.as_ref().filter(|_| errors == 0).map(summary_json),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -120,6 +130,9 @@ fn check(
         }
         for problem in &seed_problems {
             println!("{}: error: seed coverage: {problem}", file.display());
+        }
+        for problem in &platform_problems {
+            println!("{}: error: {problem}", file.display());
         }
         match (&plan, errors) {
             (Some(plan), 0) => print_summary(file, plan, warnings),
