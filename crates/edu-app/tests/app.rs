@@ -158,7 +158,7 @@ async fn imports_are_idempotent_and_keep_status_history() {
 /// The three kindergarten indicators, on a city made by hand, equal the values computed by hand.
 #[tokio::test]
 async fn kindergarten_indicators_match_hand_computed_values() {
-    let (app, _) = app(false).await;
+    let (app, clock) = app(false).await;
     let mut quiet = |_: &str, _: u64, _: u64| {};
     // A demo of scale 0 creates the org tree and nothing else worth counting… but scale 0.01 adds kindergartens,
     // so compute the expectations on a district the hand-made institutions live in, after removing nothing:
@@ -279,4 +279,99 @@ async fn kindergarten_indicators_match_hand_computed_values() {
     // Public share = public ÷ all: city (10 + 5) / 25, district 10 / 20.
     assert!((value(&city, "kg-public-share").value.unwrap() - 60.0).abs() < 1e-9);
     assert!((value(&district, "kg-public-share").value.unwrap() - 50.0).abs() < 1e-9);
+
+    // The funding check: each kindergarten files its yearly funding return (window opens 1 December).
+    //   甲 public: 10 pupils funded, 6,000 yuan; 丁 public: 5 pupils, 2,500 yuan; 乙 inclusive private: 6 pupils,
+    //   1,200 yuan. Public = (6000 + 2500) / (10 + 5) = 566.67 < 600 (missed); inclusive private = 1200 / 6 = 200
+    //   (met); coverage = (15 + 6) / (15 + 6) = 100 %.
+    clock.set("2021-12-10T02:00:00Z".parse().unwrap());
+    for (code, pupils, yuan) in [
+        ("3230299001", 10, "6000.00"),
+        ("3230399001", 5, "2500.00"),
+        ("3230299002", 6, "1200.00"),
+    ] {
+        let username = format!("s{code}");
+        app.create_user(
+            &operator,
+            &edu_app::users::NewUser {
+                username: username.clone(),
+                display_name: code.into(),
+                role: "school_admin".into(),
+                scope_code: code.into(),
+                password: Some("Funding#2021x".into()),
+            },
+            &context,
+        )
+        .await
+        .unwrap();
+        // An account an administrator created must change its password at first login.
+        let first = app
+            .login(
+                &username,
+                "Funding#2021x",
+                edu_app::SessionKind::Api,
+                &context,
+            )
+            .await
+            .unwrap();
+        assert!(first.must_change_password);
+        app.change_password(
+            &first.actor,
+            "Funding#2021x",
+            "Kindergarten#2021y",
+            &context,
+        )
+        .await
+        .unwrap();
+        let school = app
+            .login(
+                &username,
+                "Kindergarten#2021y",
+                edu_app::SessionKind::Api,
+                &context,
+            )
+            .await
+            .unwrap()
+            .actor;
+        let request = edu_app::obligations::SubmitRequest {
+            institution: None,
+            period: "2021".into(),
+            zero: false,
+            note: None,
+            values: Some(serde_json::json!({"pupils_funded": pupils, "yuan_disbursed": yuan})),
+        };
+        app.submit_return(&school, "kg-funding", &request, None, &context)
+            .await
+            .unwrap();
+    }
+    let as_of = "2021-12-10".parse().unwrap();
+    let city = app.evaluate_plan_for("230600", Some(as_of)).await.unwrap();
+    let public = value(&city, "kg-funding-public");
+    assert_eq!(
+        (public.numerator, public.denominator),
+        (Some(8500.0), Some(15.0))
+    );
+    assert!((public.value.unwrap() - 8500.0 / 15.0).abs() < 1e-9);
+    let private = value(&city, "kg-funding-inclusive-private");
+    assert!((private.value.unwrap() - 200.0).abs() < 1e-9, "{private:?}");
+    let coverage = value(&city, "kg-funding-pupil-coverage");
+    assert!(
+        (coverage.value.unwrap() - 100.0).abs() < 1e-9,
+        "{coverage:?}"
+    );
+    let status = |id: &str| {
+        city.targets
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.status)
+            .unwrap()
+    };
+    assert_eq!(status("kg-funding-public"), edu_plan::Status::Missed);
+    assert_eq!(
+        status("kg-funding-inclusive-private"),
+        edu_plan::Status::Met
+    );
+    // 230603 alone: 丁 at 500 yuan per pupil.
+    let district = app.evaluate_plan_for("230603", Some(as_of)).await.unwrap();
+    assert!((value(&district, "kg-funding-public").value.unwrap() - 500.0).abs() < 1e-9);
 }
