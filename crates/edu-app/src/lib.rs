@@ -127,6 +127,8 @@ pub struct App {
     pub(crate) dummy_hash: Arc<String>,
     /// The work plan in force, with its obligation and ledger definitions parsed by their engines.
     pub(crate) plan: Arc<LoadedPlan>,
+    /// Registry facts the plan computed, by registry version (see `plan::PlanCache`).
+    pub(crate) plan_cache: Arc<plan::PlanCache>,
 }
 
 /// A plan file, checked and parsed once at start.
@@ -220,6 +222,7 @@ impl App {
     /// The same application with another plan (a plan file given in the configuration).
     pub fn with_plan(mut self, plan: LoadedPlan) -> App {
         self.plan = Arc::new(plan);
+        self.plan_cache = Arc::default();
         self
     }
 
@@ -307,6 +310,7 @@ impl App {
             throttle: Arc::new(auth::IpThrottle::default()),
             dummy_hash,
             plan,
+            plan_cache: Arc::default(),
         })
     }
 

@@ -480,6 +480,11 @@ pub(crate) fn engine_institution(i: &ObligationInstitution) -> Option<Institutio
     })
 }
 
+/// The obligation's owed-by filters as storage selectors (empty: every institution owes it).
+pub(crate) fn owed_by_selectors(def: &ObligationDef) -> Vec<InstitutionSelector> {
+    def.owed_by.iter().map(selector_of).collect()
+}
+
 fn selector_of(filter: &InstitutionFilter) -> InstitutionSelector {
     InstitutionSelector {
         kinds: filter.kinds.iter().map(enum_code).collect(),
@@ -2809,12 +2814,7 @@ impl App {
         request: &ObligationMetricRequest,
         org: ScopeFilter,
     ) -> Result<f64, AppError> {
-        let calendar = self.school_calendar();
-        let expected_periods = def
-            .periods_starting_between(&calendar, request.from, request.to)
-            .iter()
-            .filter(|p| def.window(p).opens <= request.as_of)
-            .count() as i64;
+        let expected_periods = self.obligation_periods_open(def, request.from, request.to, request.as_of);
         let query = ObligationMetricQuery {
             obligation: def.id.clone(),
             agg: request.agg.clone(),
@@ -2827,6 +2827,22 @@ impl App {
             as_of_ms: ms(request.as_of),
         };
         Ok(self.store.obligation_metric(&query).await?)
+    }
+
+    /// How many of the obligation's periods start in `[from, to]` and had their window open by `as_of`: the
+    /// periods a school could have reported by then.
+    pub(crate) fn obligation_periods_open(
+        &self,
+        def: &ObligationDef,
+        from: Date,
+        to: Date,
+        as_of: Timestamp,
+    ) -> i64 {
+        let calendar = self.school_calendar();
+        def.periods_starting_between(&calendar, from, to)
+            .iter()
+            .filter(|p| def.window(p).opens <= as_of)
+            .count() as i64
     }
 
     /// The definition of an obligation of the loaded plan, for other capabilities of the crate.

@@ -7,12 +7,15 @@
 //! each district and each institution, so a drill-down costs one load. Ratios are sums of numerators over sums of
 //! denominators at every level (the plan engine guarantees it).
 
+use futures_util::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use edu_plan::{
     Breakdown, Evaluation, MetricRequest, MetricSource, PlanDate, Source, Status, TargetResult,
     evaluate,
 };
+use edu_store::obligations::InstitutionTotals;
 use edu_store::plan::{InstitutionFact, PlanSnapshot, PupilCount, StaffFact};
 use edu_store::{PopulationRecord, ScopeFilter};
 use serde::Serialize;
@@ -28,17 +31,80 @@ type CapabilityKey = (String, String, PlanDate, PlanDate, Option<Breakdown>);
 pub struct PlanFacts {
     pub city: String,
     pub as_of: PlanDate,
-    institutions: Vec<InstitutionFact>,
-    tags: HashMap<i64, Vec<String>>,
-    index: HashMap<i64, usize>,
-    by_code: HashMap<String, usize>,
+    institutions: Arc<Vec<InstitutionFact>>,
+    tags: Arc<HashMap<i64, Vec<String>>>,
+    index: Arc<HashMap<i64, usize>>,
+    by_code: Arc<HashMap<String, usize>>,
     /// Pupil counts per period (start, end) — the period decides who is a new entrant.
-    pupils: BTreeMap<(PlanDate, PlanDate), Vec<PupilCount>>,
-    staff: Vec<StaffFact>,
-    population: Vec<PopulationRecord>,
+    pupils: Arc<BTreeMap<(PlanDate, PlanDate), Vec<PupilCount>>>,
+    staff: Arc<Vec<StaffFact>>,
+    population: Arc<Vec<PopulationRecord>>,
     /// Values of capability metrics (obligations, ledgers, key areas), computed by their stores for the org units
     /// the caller asked for, by (metric, org, period, breakdown).
     capability: HashMap<CapabilityKey, f64>,
+}
+
+/// The registry's part of [`PlanFacts`] for one as-of date, shared between requests while the registry's version
+/// stays the same.
+#[derive(Clone)]
+struct RegistryFacts {
+    institutions: Arc<Vec<InstitutionFact>>,
+    tags: Arc<HashMap<i64, Vec<String>>>,
+    index: Arc<HashMap<i64, usize>>,
+    by_code: Arc<HashMap<String, usize>>,
+    pupils: Arc<BTreeMap<(PlanDate, PlanDate), Vec<PupilCount>>>,
+    staff: Arc<Vec<StaffFact>>,
+    population: Arc<Vec<PopulationRecord>>,
+}
+
+/// Registry facts by (registry version, as-of date): the few most recent, so the scorecard, its drill-downs and the
+/// trend's snapshots do not scan an unchanged registry again. An entry of an older version is never used again
+/// (the version only grows), and is pushed out by newer ones.
+#[derive(Default)]
+pub(crate) struct PlanCache {
+    entries: std::sync::Mutex<Vec<((i64, PlanDate), RegistryFacts)>>,
+}
+
+impl PlanCache {
+    const CAPACITY: usize = 4;
+
+    fn get(&self, version: i64, as_of: PlanDate) -> Option<RegistryFacts> {
+        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .iter()
+            .find(|(key, _)| *key == (version, as_of))
+            .map(|(_, facts)| facts.clone())
+    }
+
+    fn put(&self, version: i64, as_of: PlanDate, facts: RegistryFacts) {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.retain(|((v, day), _)| *v == version && *day != as_of);
+        entries.push(((version, as_of), facts));
+        if entries.len() > Self::CAPACITY {
+            entries.remove(0);
+        }
+    }
+}
+
+/// One scan of an obligation's returns: (obligation, period start, period end, as-of).
+type ObligationBatch = (String, PlanDate, PlanDate, PlanDate);
+
+/// Whether an institution matches one of an obligation's owed-by selectors (the same rules as the store's SQL:
+/// any of each listed value; a tag list matches any tag, and `inclusive` also matches the inclusive flag).
+fn selector_matches(
+    s: &edu_store::obligations::InstitutionSelector,
+    i: &InstitutionFact,
+    tags: &[String],
+) -> bool {
+    let any = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
+    any(&s.kinds, &i.kind)
+        && any(&s.ownership, &i.ownership)
+        && any(&s.area, &i.area)
+        && any(&s.authority, &i.authority)
+        && s.inclusive.is_none_or(|v| v == i.inclusive)
+        && (s.tags.is_empty()
+            || s.tags.iter().any(|t| tags.contains(t))
+            || (i.inclusive && s.tags.iter().any(|t| t == "inclusive")))
 }
 
 fn plan_date(date: jiff::civil::Date) -> PlanDate {
@@ -356,38 +422,72 @@ impl App {
         orgs: &[String],
         only: Option<&[&str]>,
     ) -> Result<PlanFacts, AppError> {
-        let plan = &self.plan.plan;
-        let as_of_text = as_of.to_string();
-        let (institutions, tag_rows) = self.store.institution_facts(&as_of_text).await?;
+        let started = std::time::Instant::now();
+        // Registry facts are kept while the registry's version stays the same (it changes in the transaction of
+        // any registry write, so a change shows on the next request).
+        let version = self.store.registry_version().await?;
+        let cached = self.plan_cache.get(version, as_of);
+        let hit = cached.is_some();
+        let facts_of = |registry: RegistryFacts| PlanFacts {
+            city: self.plan.plan.header().city.clone(),
+            as_of,
+            institutions: registry.institutions,
+            tags: registry.tags,
+            index: registry.index,
+            by_code: registry.by_code,
+            pupils: registry.pupils,
+            staff: registry.staff,
+            population: registry.population,
+            capability: HashMap::new(),
+        };
+        let facts = match cached {
+            Some(registry) => {
+                let mut facts = facts_of(registry);
+                facts.capability = self.capability_metric_values(&facts, orgs, only).await?;
+                facts
+            }
+            None => {
+                // The capabilities need only the institutions: they are read while the pupils, staff and
+                // population are.
+                let mut facts = facts_of(self.registry_institutions(as_of).await?);
+                let (rest, capability) = tokio::try_join!(
+                    self.registry_people(as_of),
+                    self.capability_metric_values(&facts, orgs, only)
+                )?;
+                (facts.pupils, facts.staff, facts.population) = rest;
+                facts.capability = capability;
+                self.plan_cache.put(
+                    version,
+                    as_of,
+                    RegistryFacts {
+                        institutions: facts.institutions.clone(),
+                        tags: facts.tags.clone(),
+                        index: facts.index.clone(),
+                        by_code: facts.by_code.clone(),
+                        pupils: facts.pupils.clone(),
+                        staff: facts.staff.clone(),
+                        population: facts.population.clone(),
+                    },
+                );
+                facts
+            }
+        };
+        tracing::debug!(
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            registry_cached = hit,
+            values = facts.capability.len(),
+            "plan facts loaded"
+        );
+        Ok(facts)
+    }
+
+    /// The institutions and their tags as of a date (the registry's part of the plan facts without the people).
+    async fn registry_institutions(&self, as_of: PlanDate) -> Result<RegistryFacts, AppError> {
+        let (institutions, tag_rows) = self.store.institution_facts(&as_of.to_string()).await?;
         let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
         for (id, tag) in tag_rows {
             tags.entry(id).or_default().push(tag);
         }
-        let mut pupils = BTreeMap::new();
-        let mut periods = Vec::new();
-        for target in plan.targets() {
-            if let Some(period) = plan.eval_period(target, as_of)
-                && !periods.contains(&(period.start, period.end, period.as_of))
-            {
-                periods.push((period.start, period.end, period.as_of));
-            }
-        }
-        for (start, end, period_as_of) in &periods {
-            if let std::collections::btree_map::Entry::Vacant(e) = pupils.entry((*start, *end)) {
-                let rows = self
-                    .store
-                    .pupil_counts(
-                        &period_as_of.to_string(),
-                        &start.to_string(),
-                        &end.to_string(),
-                    )
-                    .await?;
-                e.insert(rows);
-            }
-        }
-        // Staff and institutions are taken on the latest as-of date any period uses (periods clamp as_of).
-        let staff = self.store.staff_facts(&as_of_text).await?;
-        let population = self.store.population(&ScopeFilter::All, None).await?;
         let index = institutions
             .iter()
             .enumerate()
@@ -398,20 +498,71 @@ impl App {
             .enumerate()
             .map(|(i, f)| (f.code.clone(), i))
             .collect();
-        let mut facts = PlanFacts {
-            city: plan.header().city.clone(),
-            as_of,
-            institutions,
-            tags,
-            index,
-            by_code,
-            pupils,
-            staff,
-            population,
-            capability: HashMap::new(),
-        };
-        facts.capability = self.capability_metric_values(&facts, orgs, only).await?;
-        Ok(facts)
+        Ok(RegistryFacts {
+            institutions: Arc::new(institutions),
+            tags: Arc::new(tags),
+            index: Arc::new(index),
+            by_code: Arc::new(by_code),
+            pupils: Arc::default(),
+            staff: Arc::default(),
+            population: Arc::default(),
+        })
+    }
+
+    /// Pupils per period of the plan, staff and population as of a date, read side by side on pooled connections.
+    #[allow(clippy::type_complexity)]
+    async fn registry_people(
+        &self,
+        as_of: PlanDate,
+    ) -> Result<
+        (
+            Arc<BTreeMap<(PlanDate, PlanDate), Vec<PupilCount>>>,
+            Arc<Vec<StaffFact>>,
+            Arc<Vec<PopulationRecord>>,
+        ),
+        AppError,
+    > {
+        let plan = &self.plan.plan;
+        let as_of_text = as_of.to_string();
+        let mut periods = Vec::new();
+        for target in plan.targets() {
+            if let Some(period) = plan.eval_period(target, as_of)
+                && !periods.iter().any(|(s, e, _)| (*s, *e) == (period.start, period.end))
+            {
+                periods.push((period.start, period.end, period.as_of));
+            }
+        }
+        // Staff are taken on the latest as-of date any period uses (periods clamp as-of).
+        let (pupils, staff, population) = tokio::try_join!(
+            self.plan_pupils(&periods),
+            async { Ok::<_, AppError>(self.store.staff_facts(&as_of_text).await?) },
+            async { Ok::<_, AppError>(self.store.population(&ScopeFilter::All, None).await?) },
+        )?;
+        Ok((Arc::new(pupils), Arc::new(staff), Arc::new(population)))
+    }
+
+    /// Pupil counts for each period, one registry pass per distinct as-of date.
+    async fn plan_pupils(
+        &self,
+        periods: &[(PlanDate, PlanDate, PlanDate)],
+    ) -> Result<BTreeMap<(PlanDate, PlanDate), Vec<PupilCount>>, AppError> {
+        let mut by_as_of: BTreeMap<PlanDate, Vec<(PlanDate, PlanDate)>> = BTreeMap::new();
+        for (start, end, period_as_of) in periods {
+            by_as_of.entry(*period_as_of).or_default().push((*start, *end));
+        }
+        let mut pupils = BTreeMap::new();
+        for (period_as_of, spans) in by_as_of {
+            let texts: Vec<(String, String)> = spans
+                .iter()
+                .map(|(s, e)| (s.to_string(), e.to_string()))
+                .collect();
+            let counts = self
+                .store
+                .pupil_counts(&period_as_of.to_string(), &texts)
+                .await?;
+            pupils.extend(spans.into_iter().zip(counts));
+        }
+        Ok(pupils)
     }
 
     /// The plan's obligation, ledger and key-area metrics for the org units, as their stores count them.
@@ -423,6 +574,9 @@ impl App {
     ) -> Result<HashMap<CapabilityKey, f64>, AppError> {
         let plan = &self.plan.plan;
         let mut values = HashMap::new();
+        let mut pending = Vec::new();
+        let mut batches: BTreeMap<ObligationBatch, Vec<String>> = BTreeMap::new();
+        let mut from_returns = Vec::new();
         for org in orgs {
             let Some(scope) = self.org_filter(facts, org) else {
                 continue;
@@ -451,48 +605,95 @@ impl App {
                     values.insert(key, 0.0);
                     continue;
                 };
-                let value = match &request.metric.source {
-                    Source::Ledger { ledger, cases, .. } => {
-                        let mut query = edu_store::ledgers::LedgerMetricQuery::new(
-                            ledger,
-                            end_of_day_ms(period.as_of),
-                        );
-                        query.org = scope.clone();
-                        query.institutions = filter;
-                        query.period = Some((period.start.to_string(), period.end.to_string()));
-                        query.state = cases.state.clone();
-                        query.open = cases.open;
-                        query.overdue = cases.overdue;
-                        query.level = cases.level.iter().map(code).collect();
-                        query.opened_in_period = cases.opened_in_period;
-                        query.closed_on_time = cases.closed_on_time;
-                        Some(self.store.ledger_metric(&query).await?)
+                if let Source::Obligation {
+                    obligation, agg, ..
+                } = &request.metric.source
+                {
+                    // Rolled up in memory from one scan per (return, period) below.
+                    let batch = (obligation.clone(), period.start, period.end, period.as_of);
+                    let fields = batches.entry(batch.clone()).or_default();
+                    if let edu_plan::ObligationAgg::Sum(field) = agg
+                        && !fields.contains(field)
+                    {
+                        fields.push(field.clone());
                     }
-                    Source::KeyAreas { key_areas, .. } => {
-                        let query = edu_store::ledgers::KeyAreaQuery {
-                            org: scope.clone(),
-                            institutions: filter,
-                            as_of: period.as_of.to_string(),
-                            area_type: key_areas.area_type.iter().map(code).collect(),
-                            camera: key_areas.camera,
-                            police_link: key_areas.police_link,
-                        };
-                        Some(self.store.key_area_metric(&query).await?)
-                    }
-                    Source::Obligation {
-                        obligation, agg, ..
-                    } => {
-                        self.obligation_metric_value(obligation, agg, &scope, filter, period)
-                            .await?
-                    }
-                    _ => None,
-                };
-                if let Some(value) = value {
-                    values.insert(key, value);
+                    from_returns.push((key, batch, agg, institutions, org, request.breakdown));
+                    continue;
                 }
+                if !matches!(
+                    request.metric.source,
+                    Source::Ledger { .. } | Source::KeyAreas { .. }
+                ) {
+                    continue;
+                }
+                let scope = scope.clone();
+                pending.push(async move {
+                    let t = std::time::Instant::now();
+                    let value = self
+                        .capability_value(&request.metric.source, scope, filter, period)
+                        .await?;
+                    tracing::trace!(metric = request.name, ms = t.elapsed().as_secs_f64() * 1e3, "capability metric");
+                    Ok::<_, AppError>((key, value))
+                });
+            }
+        }
+        // The returns' scans and the other capabilities' queries side by side, a few at a time, each on its own
+        // pooled read connection.
+        let queries = futures_util::stream::iter(pending)
+            .buffer_unordered(3)
+            .try_collect::<Vec<(CapabilityKey, Option<f64>)>>();
+        let (totals, computed) = tokio::try_join!(self.obligation_totals(&batches), queries)?;
+        values.extend(
+            computed
+                .into_iter()
+                .filter_map(|(key, value)| value.map(|v| (key, v))),
+        );
+        for (key, batch, agg, institutions, org, breakdown) in from_returns {
+            if let Some(value) =
+                self.obligation_rollup(facts, &totals, &batch, agg, institutions, org, breakdown)?
+            {
+                values.insert(key, value);
             }
         }
         Ok(values)
+    }
+
+    /// One capability metric for one org unit and period, from the store that owns its records.
+    async fn capability_value(
+        &self,
+        source: &Source,
+        scope: ScopeFilter,
+        filter: edu_store::ledgers::MetricInstitutionFilter,
+        period: edu_plan::EvalPeriod,
+    ) -> Result<Option<f64>, AppError> {
+        Ok(match source {
+            Source::Ledger { ledger, cases, .. } => {
+                let mut query =
+                    edu_store::ledgers::LedgerMetricQuery::new(ledger, end_of_day_ms(period.as_of));
+                query.org = scope;
+                query.institutions = filter;
+                query.period = Some((period.start.to_string(), period.end.to_string()));
+                query.state = cases.state.clone();
+                query.open = cases.open;
+                query.overdue = cases.overdue;
+                query.level = cases.level.iter().map(code).collect();
+                query.opened_in_period = cases.opened_in_period;
+                query.closed_on_time = cases.closed_on_time;
+                Some(self.store.ledger_metric(&query).await?)
+            }
+            Source::KeyAreas { key_areas, .. } => {
+                let query = edu_store::ledgers::KeyAreaQuery {
+                    org: scope,
+                    institutions: filter,
+                    as_of: period.as_of.to_string(),
+                    area_type: key_areas.area_type.iter().map(code).collect(),
+                    camera: key_areas.camera,
+                    police_link: key_areas.police_link,
+                };
+                Some(self.store.key_area_metric(&query).await?)
+            }
+            _ => None,
+        })
     }
 
     /// The storage scope of an org code (city, district, or one institution).
@@ -509,48 +710,93 @@ impl App {
             .then(|| ScopeFilter::District(org.to_owned()))
     }
 
-    /// Obligation metrics (sum of a field, expected, submitted, on time, …) from the reporting capability;
-    /// `None` = no data.
-    async fn obligation_metric_value(
+    /// Per-institution totals of each (return, period) the plan's obligation metrics read, fetched side by side.
+    async fn obligation_totals(
         &self,
-        obligation: &str,
+        batches: &BTreeMap<ObligationBatch, Vec<String>>,
+    ) -> Result<HashMap<ObligationBatch, HashMap<i64, InstitutionTotals>>, AppError> {
+        let mut fetches = Vec::new();
+        for (batch, sum_fields) in batches {
+            let batch = batch.clone();
+            let sum_fields = sum_fields.clone();
+            let store = self.store.clone();
+            fetches.push(async move {
+                let t = std::time::Instant::now();
+                let rows = store
+                    .obligation_institution_totals(
+                        &batch.0,
+                        &batch.1.to_string(),
+                        &batch.2.to_string(),
+                        end_of_day_ms(batch.3),
+                        &sum_fields,
+                    )
+                    .await?;
+                tracing::trace!(metric = batch.0.as_str(), ms = t.elapsed().as_secs_f64() * 1e3, "capability metric");
+                let by_institution: HashMap<i64, InstitutionTotals> =
+                    rows.into_iter().map(|t| (t.institution_id, t)).collect();
+                Ok::<_, AppError>((batch, by_institution))
+            });
+        }
+        Ok(futures_util::stream::iter(fetches)
+            .buffer_unordered(2)
+            .try_collect()
+            .await?)
+    }
+
+    /// An obligation metric (sum of a field, expected, submitted, on time, late, zero, missing) for one org unit
+    /// and breakdown, rolled up from per-institution totals over the institutions that pass the metric's filter
+    /// and owe the return. `None` when no period of the return had opened yet (a term report before the term's
+    /// end): there was nothing the schools could have reported, which is no data rather than a misleading zero.
+    #[allow(clippy::too_many_arguments)]
+    fn obligation_rollup(
+        &self,
+        facts: &PlanFacts,
+        totals: &HashMap<ObligationBatch, HashMap<i64, InstitutionTotals>>,
+        batch: &ObligationBatch,
         agg: &edu_plan::ObligationAgg,
-        scope: &ScopeFilter,
-        filter: edu_store::ledgers::MetricInstitutionFilter,
-        period: edu_plan::EvalPeriod,
+        filter: &edu_plan::InstitutionFilter,
+        org: &str,
+        breakdown: Option<Breakdown>,
     ) -> Result<Option<f64>, AppError> {
+        let (obligation, start, end, as_of) = batch;
         let def = self.obligation_def(obligation)?;
-        let agg = match agg {
-            edu_plan::ObligationAgg::Sum(field) => {
-                edu_store::obligations::ObligationAgg::Sum(field.clone())
+        let periods = self.obligation_periods_open(def, civil(*start), civil(*end), end_of_day(*as_of));
+        if periods == 0 {
+            return Ok(None);
+        }
+        let owed_by = crate::obligations::owed_by_selectors(def);
+        let empty = HashMap::new();
+        let returns = totals.get(batch).unwrap_or(&empty);
+        let (mut owing, mut submitted, mut on_time, mut late, mut zero, mut sum) = (0i64, 0i64, 0i64, 0i64, 0i64, 0.0);
+        for i in facts.institutions.iter() {
+            if !facts.passes(i.id, org, filter, breakdown) {
+                continue;
             }
-            edu_plan::ObligationAgg::Expected => edu_store::obligations::ObligationAgg::Expected,
-            edu_plan::ObligationAgg::Submitted => edu_store::obligations::ObligationAgg::Submitted,
-            edu_plan::ObligationAgg::OnTime => edu_store::obligations::ObligationAgg::OnTime,
-            edu_plan::ObligationAgg::Late => edu_store::obligations::ObligationAgg::Late,
-            edu_plan::ObligationAgg::Zero => edu_store::obligations::ObligationAgg::Zero,
-            edu_plan::ObligationAgg::Missing => edu_store::obligations::ObligationAgg::Missing,
-        };
-        let request = crate::obligations::ObligationMetricRequest {
-            obligation: obligation.to_owned(),
-            agg,
-            org: String::new(),
-            institutions: edu_store::obligations::InstitutionSelector {
-                kinds: filter.kind,
-                ownership: filter.ownership.into_iter().collect(),
-                area: filter.area.into_iter().collect(),
-                authority: filter.authority.into_iter().collect(),
-                inclusive: filter.inclusive,
-                tags: filter.tag.into_iter().collect(),
-            },
-            from: civil(period.start),
-            to: civil(period.end),
-            as_of: end_of_day(period.as_of),
-        };
-        Ok(Some(
-            self.obligation_metric_in(def, &request, scope.clone())
-                .await?,
-        ))
+            let tags = facts.tags.get(&i.id).map(Vec::as_slice).unwrap_or_default();
+            if !owed_by.is_empty() && !owed_by.iter().any(|s| selector_matches(s, i, tags)) {
+                continue;
+            }
+            owing += 1;
+            if let Some(t) = returns.get(&i.id) {
+                submitted += t.submitted;
+                on_time += t.on_time;
+                late += t.late;
+                zero += t.zero;
+                if let edu_plan::ObligationAgg::Sum(field) = agg {
+                    sum += t.sums.get(field).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        let expected = owing * periods;
+        Ok(Some(match agg {
+            edu_plan::ObligationAgg::Sum(_) => sum,
+            edu_plan::ObligationAgg::Expected => expected as f64,
+            edu_plan::ObligationAgg::Submitted => submitted as f64,
+            edu_plan::ObligationAgg::OnTime => on_time as f64,
+            edu_plan::ObligationAgg::Late => late as f64,
+            edu_plan::ObligationAgg::Zero => zero as f64,
+            edu_plan::ObligationAgg::Missing => (expected - submitted).max(0) as f64,
+        }))
     }
 
     fn resolve_org(

@@ -98,6 +98,20 @@ pub struct ObligationMetricQuery {
     pub as_of_ms: i64,
 }
 
+/// One institution's returns of one obligation over a range of periods (see
+/// [`ObligationStore::obligation_institution_totals`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InstitutionTotals {
+    pub institution_id: i64,
+    /// Returns received (zero reports included).
+    pub submitted: i64,
+    pub on_time: i64,
+    pub late: i64,
+    pub zero: i64,
+    /// Sum of each numeric field over the received returns (current version of each).
+    pub sums: std::collections::BTreeMap<String, f64>,
+}
+
 /// What status computations need about one stored return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ReturnSummaryRow {
@@ -470,6 +484,19 @@ pub trait ObligationStore: Send + Sync {
 
     /// A plan metric over returns (see [`ObligationMetricQuery`]).
     async fn obligation_metric(&self, query: &ObligationMetricQuery) -> Result<f64, StoreError>;
+
+    /// Per-institution totals of one obligation's returns whose period starts in `[period_from, period_to]` and
+    /// that were first submitted at or before `as_of_ms`: the counts, and the sum of each field of `sum_fields`.
+    /// The plan rolls these up to any org unit, filter and breakdown in memory (one scan instead of one query per
+    /// metric).
+    async fn obligation_institution_totals(
+        &self,
+        obligation: &str,
+        period_from: &str,
+        period_to: &str,
+        as_of_ms: i64,
+        sum_fields: &[String],
+    ) -> Result<Vec<InstitutionTotals>, StoreError>;
 
     /// Stores a first submission. An idempotency key already used by the user returns `KeyUsed` and writes
     /// nothing; a second return for the same (obligation, institution, period) is `StoreError::Conflict`.

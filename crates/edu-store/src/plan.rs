@@ -64,18 +64,23 @@ pub struct PlanSnapshot {
 
 #[async_trait]
 pub trait PlanStore: Send + Sync {
+    /// The registry's version: it changes in the same transaction as any change to institutions, their history
+    /// and tags, pupils and their history, staff and certificates, or population. Facts computed while it stays
+    /// the same are still true.
+    async fn registry_version(&self) -> Result<i64, StoreError>;
     /// Every institution with its attributes as of `as_of` (YYYY-MM-DD), and the tags valid then.
     async fn institution_facts(
         &self,
         as_of: &str,
     ) -> Result<(Vec<InstitutionFact>, Vec<(i64, String)>), StoreError>;
-    /// Enrolled pupils on `as_of`, grouped; `period_start..=period_end` decides who is a new entrant.
+    /// Enrolled pupils on `as_of`, grouped, once per period of `periods` (`(start, end)`, inclusive ISO dates):
+    /// a pupil enrolled within a period is a new entrant of that period. One pass over the registry serves every
+    /// period that shares the as-of date.
     async fn pupil_counts(
         &self,
         as_of: &str,
-        period_start: &str,
-        period_end: &str,
-    ) -> Result<Vec<PupilCount>, StoreError>;
+        periods: &[(String, String)],
+    ) -> Result<Vec<Vec<PupilCount>>, StoreError>;
     /// Staff active on `as_of`.
     async fn staff_facts(&self, as_of: &str) -> Result<Vec<StaffFact>, StoreError>;
     /// Records snapshots (replacing those of the same plan, day, org and target).

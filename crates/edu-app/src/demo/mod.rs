@@ -753,6 +753,7 @@ impl App {
                 "the database is not empty; the demo city is generated into a new file".into(),
             ));
         }
+        let begun = std::time::Instant::now();
         let root = Rng::new(options.seed);
         let plan = plan_city(&root, options.scale);
         let now_ms = self.clock.now_ms();
@@ -984,6 +985,7 @@ impl App {
         tx.insert_pupils_bulk(&pending_pupils, now_ms).await?;
         tx.insert_staff_bulk(&pending_staff, now_ms).await?;
         progress("学生 pupils", pupil_total as u64, pupil_total as u64);
+        tracing::info!(seconds = begun.elapsed().as_secs_f64(), "demo registry done");
         tx.commit().await?;
 
         // Each capability adds its records (returns, cases, draws, timetables) on top of the registry.
@@ -1005,6 +1007,7 @@ impl App {
         ];
         for (phase, step) in steps.iter().enumerate() {
             progress("工作台账 records", phase as u64, 5);
+            let started = std::time::Instant::now();
             match *step {
                 "obligations" => self.demo_obligations(&demo).await?,
                 "ledgers" => self.demo_ledgers(&demo).await?,
@@ -1012,6 +1015,7 @@ impl App {
                 "timetables" => self.demo_timetables(&demo).await?,
                 _ => self.demo_plan(&demo).await?,
             }
+            tracing::info!(step = *step, seconds = started.elapsed().as_secs_f64(), "demo step done");
         }
         progress("工作台账 records", 5, 5);
 

@@ -632,6 +632,76 @@ impl ObligationStore for SqliteStore {
         Ok(value as f64)
     }
 
+    async fn obligation_institution_totals(
+        &self,
+        obligation: &str,
+        period_from: &str,
+        period_to: &str,
+        as_of_ms: i64,
+        sum_fields: &[String],
+    ) -> Result<Vec<InstitutionTotals>, StoreError> {
+        let counts: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT r.institution_id, COUNT(*), \
+               SUM(CASE WHEN r.timeliness = 'on_time' THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN r.timeliness = 'late' THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN r.kind = 'zero' THEN 1 ELSE 0 END) \
+             FROM obligation_returns r \
+             WHERE r.obligation = $1 AND r.period_start >= $2 AND r.period_start <= $3 \
+               AND r.first_submitted_at <= $4 \
+             GROUP BY r.institution_id",
+        )
+        .bind(obligation)
+        .bind(period_from)
+        .bind(period_to)
+        .bind(as_of_ms)
+        .fetch_all(&self.read)
+        .await?;
+        let sums: Vec<(i64, String, f64)> = if sum_fields.is_empty() {
+            Vec::new()
+        } else {
+            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT r.institution_id, v.field, SUM(v.value) \
+                 FROM obligation_returns r JOIN obligation_return_values v ON v.return_id = r.id \
+                 WHERE r.obligation = ",
+            );
+            b.push_bind(obligation)
+                .push(" AND r.period_start >= ")
+                .push_bind(period_from)
+                .push(" AND r.period_start <= ")
+                .push_bind(period_to)
+                .push(" AND r.first_submitted_at <= ")
+                .push_bind(as_of_ms);
+            push_in(&mut b, "v.field", sum_fields);
+            b.push(" GROUP BY r.institution_id, v.field");
+            b.build_query_as().fetch_all(&self.read).await?
+        };
+        let mut totals: std::collections::BTreeMap<i64, InstitutionTotals> = counts
+            .into_iter()
+            .map(|(institution_id, submitted, on_time, late, zero)| {
+                let t = InstitutionTotals {
+                    institution_id,
+                    submitted,
+                    on_time,
+                    late,
+                    zero,
+                    sums: Default::default(),
+                };
+                (institution_id, t)
+            })
+            .collect();
+        for (institution_id, field, sum) in sums {
+            totals
+                .entry(institution_id)
+                .or_insert_with(|| InstitutionTotals {
+                    institution_id,
+                    ..Default::default()
+                })
+                .sums
+                .insert(field, sum);
+        }
+        Ok(totals.into_values().collect())
+    }
+
     async fn submit_return(
         &self,
         write: &SubmitWrite,

@@ -34,28 +34,69 @@ impl PlanStore for SqliteStore {
         Ok((facts, tags))
     }
 
+    async fn registry_version(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT version FROM data_versions WHERE name = 'registry'")
+                .fetch_one(&self.read)
+                .await?,
+        )
+    }
+
     async fn pupil_counts(
         &self,
         as_of: &str,
-        period_start: &str,
-        period_end: &str,
-    ) -> Result<Vec<PupilCount>, StoreError> {
-        // Age in completed years on the as-of date, computed from the ISO date strings (portable SQL).
-        Ok(sqlx::query_as(
+        periods: &[(String, String)],
+    ) -> Result<Vec<Vec<PupilCount>>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            institution_id: i64,
+            sex: String,
+            grade: i64,
+            age: i64,
+            enrolled_on: Option<String>,
+            count: i64,
+        }
+        // Age in completed years on the as-of date, computed from the ISO date strings (portable SQL). Grouped by
+        // the enrolment date too (a handful of distinct dates), so each period's new entrants come from one scan.
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT h.institution_id, p.sex, h.grade, \
                CAST(substr($1, 1, 4) AS INTEGER) - CAST(substr(p.birth_date, 1, 4) AS INTEGER) \
                  - CASE WHEN substr($1, 6, 5) < substr(p.birth_date, 6, 5) THEN 1 ELSE 0 END AS age, \
-               CASE WHEN p.enrolled_on >= $2 AND p.enrolled_on <= $3 THEN TRUE ELSE FALSE END AS new_entrant, \
-               COUNT(*) AS count \
+               p.enrolled_on, COUNT(*) AS count \
              FROM pupil_history h JOIN pupils p ON p.id = h.pupil_id \
              WHERE h.status = 'enrolled' AND h.valid_from <= $1 AND (h.valid_to IS NULL OR h.valid_to > $1) \
-             GROUP BY h.institution_id, p.sex, h.grade, age, new_entrant",
+             GROUP BY h.institution_id, p.sex, h.grade, age, p.enrolled_on",
         )
         .bind(as_of)
-        .bind(period_start)
-        .bind(period_end)
         .fetch_all(&self.read)
-        .await?)
+        .await?;
+        Ok(periods
+            .iter()
+            .map(|(start, end)| {
+                let mut merged: std::collections::BTreeMap<(i64, &str, i64, i64, bool), i64> =
+                    std::collections::BTreeMap::new();
+                for r in &rows {
+                    let new_entrant = r
+                        .enrolled_on
+                        .as_deref()
+                        .is_some_and(|d| d >= start.as_str() && d <= end.as_str());
+                    *merged
+                        .entry((r.institution_id, r.sex.as_str(), r.grade, r.age, new_entrant))
+                        .or_default() += r.count;
+                }
+                merged
+                    .into_iter()
+                    .map(|((institution_id, sex, grade, age, new_entrant), count)| PupilCount {
+                        institution_id,
+                        sex: sex.to_owned(),
+                        grade,
+                        age,
+                        new_entrant,
+                        count,
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     async fn staff_facts(&self, as_of: &str) -> Result<Vec<StaffFact>, StoreError> {
