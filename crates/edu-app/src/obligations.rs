@@ -1025,8 +1025,11 @@ impl App {
                 .map(|a| alert_write(def, institution.id, &a))
                 .collect();
         }
-        let open = self.store.open_case_count(&def.id, institution.id).await?;
-        let cases = if has_cases || open > 0 {
+        // Cases change only through the line-list rows that name them (`track_cases`): a new report without rows
+        // leaves every case as it was, so only a report with rows, or a correction (the report it replaces may have
+        // had rows), needs them recomputed — which reads and decrypts the school's case history.
+        let recompute = has_cases || replacing_period.is_some();
+        let cases = if recompute {
             let rows = self
                 .store
                 .institution_case_returns(institution.id, &def.id)
@@ -2814,7 +2817,8 @@ impl App {
         request: &ObligationMetricRequest,
         org: ScopeFilter,
     ) -> Result<f64, AppError> {
-        let expected_periods = self.obligation_periods_open(def, request.from, request.to, request.as_of);
+        let expected_periods =
+            self.obligation_periods_open(def, request.from, request.to, request.as_of);
         let query = ObligationMetricQuery {
             obligation: def.id.clone(),
             agg: request.agg.clone(),

@@ -69,7 +69,10 @@ impl PlanCache {
     const CAPACITY: usize = 4;
 
     fn get(&self, version: i64, as_of: PlanDate) -> Option<RegistryFacts> {
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         entries
             .iter()
             .find(|(key, _)| *key == (version, as_of))
@@ -77,7 +80,10 @@ impl PlanCache {
     }
 
     fn put(&self, version: i64, as_of: PlanDate, facts: RegistryFacts) {
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         entries.retain(|((v, day), _)| *v == version && *day != as_of);
         entries.push(((version, as_of), facts));
         if entries.len() > Self::CAPACITY {
@@ -527,7 +533,9 @@ impl App {
         let mut periods = Vec::new();
         for target in plan.targets() {
             if let Some(period) = plan.eval_period(target, as_of)
-                && !periods.iter().any(|(s, e, _)| (*s, *e) == (period.start, period.end))
+                && !periods
+                    .iter()
+                    .any(|(s, e, _)| (*s, *e) == (period.start, period.end))
             {
                 periods.push((period.start, period.end, period.as_of));
             }
@@ -548,7 +556,10 @@ impl App {
     ) -> Result<BTreeMap<(PlanDate, PlanDate), Vec<PupilCount>>, AppError> {
         let mut by_as_of: BTreeMap<PlanDate, Vec<(PlanDate, PlanDate)>> = BTreeMap::new();
         for (start, end, period_as_of) in periods {
-            by_as_of.entry(*period_as_of).or_default().push((*start, *end));
+            by_as_of
+                .entry(*period_as_of)
+                .or_default()
+                .push((*start, *end));
         }
         let mut pupils = BTreeMap::new();
         for (period_as_of, spans) in by_as_of {
@@ -632,7 +643,11 @@ impl App {
                     let value = self
                         .capability_value(&request.metric.source, scope, filter, period)
                         .await?;
-                    tracing::trace!(metric = request.name, ms = t.elapsed().as_secs_f64() * 1e3, "capability metric");
+                    tracing::trace!(
+                        metric = request.name,
+                        ms = t.elapsed().as_secs_f64() * 1e3,
+                        "capability metric"
+                    );
                     Ok::<_, AppError>((key, value))
                 });
             }
@@ -731,16 +746,20 @@ impl App {
                         &sum_fields,
                     )
                     .await?;
-                tracing::trace!(metric = batch.0.as_str(), ms = t.elapsed().as_secs_f64() * 1e3, "capability metric");
+                tracing::trace!(
+                    metric = batch.0.as_str(),
+                    ms = t.elapsed().as_secs_f64() * 1e3,
+                    "capability metric"
+                );
                 let by_institution: HashMap<i64, InstitutionTotals> =
                     rows.into_iter().map(|t| (t.institution_id, t)).collect();
                 Ok::<_, AppError>((batch, by_institution))
             });
         }
-        Ok(futures_util::stream::iter(fetches)
+        futures_util::stream::iter(fetches)
             .buffer_unordered(2)
             .try_collect()
-            .await?)
+            .await
     }
 
     /// An obligation metric (sum of a field, expected, submitted, on time, late, zero, missing) for one org unit
@@ -760,14 +779,16 @@ impl App {
     ) -> Result<Option<f64>, AppError> {
         let (obligation, start, end, as_of) = batch;
         let def = self.obligation_def(obligation)?;
-        let periods = self.obligation_periods_open(def, civil(*start), civil(*end), end_of_day(*as_of));
+        let periods =
+            self.obligation_periods_open(def, civil(*start), civil(*end), end_of_day(*as_of));
         if periods == 0 {
             return Ok(None);
         }
         let owed_by = crate::obligations::owed_by_selectors(def);
         let empty = HashMap::new();
         let returns = totals.get(batch).unwrap_or(&empty);
-        let (mut owing, mut submitted, mut on_time, mut late, mut zero, mut sum) = (0i64, 0i64, 0i64, 0i64, 0i64, 0.0);
+        let (mut owing, mut submitted, mut on_time, mut late, mut zero, mut sum) =
+            (0i64, 0i64, 0i64, 0i64, 0i64, 0.0);
         for i in facts.institutions.iter() {
             if !facts.passes(i.id, org, filter, breakdown) {
                 continue;

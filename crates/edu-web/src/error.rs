@@ -9,14 +9,29 @@ use serde_json::json;
 
 #[derive(Debug)]
 pub enum WebError {
-    Unauthenticated { api: bool, expired: bool },
+    Unauthenticated {
+        api: bool,
+        expired: bool,
+    },
     MustChangePassword,
-    Forbidden { api: bool },
-    NotFound { api: bool },
-    Invalid { api: bool, errors: Vec<FieldError> },
-    BadRequest { api: bool, message: String },
+    Forbidden {
+        api: bool,
+    },
+    NotFound {
+        api: bool,
+    },
+    Invalid {
+        api: bool,
+        errors: Vec<FieldError>,
+    },
+    BadRequest {
+        api: bool,
+        message: String,
+    },
     CsrfRejected,
     Internal,
+    /// A failure behind an API route: JSON, like every other API answer.
+    InternalApi,
 }
 
 impl WebError {
@@ -44,7 +59,11 @@ impl WebError {
             AppError::Conflict(message) => WebError::BadRequest { api, message },
             other => {
                 tracing::error!(error = %other, "request failed");
-                WebError::Internal
+                if api {
+                    WebError::InternalApi
+                } else {
+                    WebError::Internal
+                }
             }
         }
     }
@@ -119,6 +138,15 @@ impl IntoResponse for WebError {
                 "Request refused (cross-site or expired form)",
                 "表单已过期或来自其他网站。请返回页面刷新后重试。",
             ),
+            WebError::InternalApi => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({
+                    "error": "internal",
+                    "message": "处理请求时出错，已记录 / the request failed and was logged",
+                    "request_id": crate::headers::current_request_id(),
+                })),
+            )
+                .into_response(),
             WebError::Internal => error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "服务器错误",

@@ -985,7 +985,10 @@ impl App {
         tx.insert_pupils_bulk(&pending_pupils, now_ms).await?;
         tx.insert_staff_bulk(&pending_staff, now_ms).await?;
         progress("学生 pupils", pupil_total as u64, pupil_total as u64);
-        tracing::info!(seconds = begun.elapsed().as_secs_f64(), "demo registry done");
+        tracing::info!(
+            seconds = begun.elapsed().as_secs_f64(),
+            "demo registry done"
+        );
         tx.commit().await?;
 
         // Each capability adds its records (returns, cases, draws, timetables) on top of the registry.
@@ -1015,7 +1018,11 @@ impl App {
                 "timetables" => self.demo_timetables(&demo).await?,
                 _ => self.demo_plan(&demo).await?,
             }
-            tracing::info!(step = *step, seconds = started.elapsed().as_secs_f64(), "demo step done");
+            tracing::info!(
+                step = *step,
+                seconds = started.elapsed().as_secs_f64(),
+                "demo step done"
+            );
         }
         progress("工作台账 records", 5, 5);
 

@@ -81,19 +81,27 @@ impl PlanStore for SqliteStore {
                         .as_deref()
                         .is_some_and(|d| d >= start.as_str() && d <= end.as_str());
                     *merged
-                        .entry((r.institution_id, r.sex.as_str(), r.grade, r.age, new_entrant))
+                        .entry((
+                            r.institution_id,
+                            r.sex.as_str(),
+                            r.grade,
+                            r.age,
+                            new_entrant,
+                        ))
                         .or_default() += r.count;
                 }
                 merged
                     .into_iter()
-                    .map(|((institution_id, sex, grade, age, new_entrant), count)| PupilCount {
-                        institution_id,
-                        sex: sex.to_owned(),
-                        grade,
-                        age,
-                        new_entrant,
-                        count,
-                    })
+                    .map(
+                        |((institution_id, sex, grade, age, new_entrant), count)| PupilCount {
+                            institution_id,
+                            sex: sex.to_owned(),
+                            grade,
+                            age,
+                            new_entrant,
+                            count,
+                        },
+                    )
                     .collect()
             })
             .collect())
