@@ -9,7 +9,7 @@ DURATION=${2:-60}
 OUT=${OUT:-$ROOT/bench/out/reports}
 PORT=${PORT:-8480}
 PASSWORD='Demo#2021x'
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-reports}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 mkdir -p "$OUT"
 
 cargo build -j2 --release -p eduplan --manifest-path "$ROOT/Cargo.toml"
