@@ -588,10 +588,13 @@ impl App {
         let mut pending = Vec::new();
         let mut batches: BTreeMap<ObligationBatch, Vec<String>> = BTreeMap::new();
         let mut from_returns = Vec::new();
+        let mut per_institution: HashMap<(String, edu_plan::EvalPeriod), HashMap<i64, f64>> =
+            HashMap::new();
+        let mut from_counts = Vec::new();
         for org in orgs {
-            let Some(scope) = self.org_filter(facts, org) else {
+            if self.org_filter(facts, org).is_none() {
                 continue;
-            };
+            }
             for request in plan.metric_requests(org, facts.as_of) {
                 if only.is_some_and(|names| !names.contains(&request.name)) {
                     continue;
@@ -610,12 +613,11 @@ impl App {
                     period.end,
                     request.breakdown,
                 );
-                let Some(filter) = metric_institution_filter(institutions, request.breakdown)
-                else {
+                if metric_institution_filter(institutions, request.breakdown).is_none() {
                     // The breakdown contradicts the metric's own filter: nothing can match.
                     values.insert(key, 0.0);
                     continue;
-                };
+                }
                 if let Source::Obligation {
                     obligation, agg, ..
                 } = &request.metric.source
@@ -637,32 +639,43 @@ impl App {
                 ) {
                     continue;
                 }
-                let scope = scope.clone();
-                pending.push(async move {
-                    let t = std::time::Instant::now();
-                    let value = self
-                        .capability_value(&request.metric.source, scope, filter, period)
-                        .await?;
-                    tracing::trace!(
-                        metric = request.name,
-                        ms = t.elapsed().as_secs_f64() * 1e3,
-                        "capability metric"
-                    );
-                    Ok::<_, AppError>((key, value))
-                });
+                // Counted per institution once per (metric, period), rolled up below.
+                let batch = (request.name.to_owned(), period);
+                if !per_institution.contains_key(&batch) {
+                    per_institution.insert(batch.clone(), HashMap::new());
+                    let source = request.metric.source.clone();
+                    let batch = batch.clone();
+                    pending.push(async move {
+                        let t = std::time::Instant::now();
+                        let counts = self.capability_counts(&source, period).await?;
+                        tracing::trace!(
+                            metric = batch.0.as_str(),
+                            ms = t.elapsed().as_secs_f64() * 1e3,
+                            "capability metric"
+                        );
+                        Ok::<_, AppError>((batch, counts))
+                    });
+                }
+                from_counts.push((key, batch, institutions, org, request.breakdown));
             }
         }
         // The returns' scans and the other capabilities' queries side by side, a few at a time, each on its own
         // pooled read connection.
         let queries = futures_util::stream::iter(pending)
             .buffer_unordered(3)
-            .try_collect::<Vec<(CapabilityKey, Option<f64>)>>();
+            .try_collect::<Vec<((String, edu_plan::EvalPeriod), HashMap<i64, f64>)>>();
         let (totals, computed) = tokio::try_join!(self.obligation_totals(&batches), queries)?;
-        values.extend(
-            computed
-                .into_iter()
-                .filter_map(|(key, value)| value.map(|v| (key, v))),
-        );
+        per_institution.extend(computed);
+        for (key, batch, institutions, org, breakdown) in from_counts {
+            let counts = &per_institution[&batch];
+            let value: f64 = facts
+                .institutions
+                .iter()
+                .filter(|i| facts.passes(i.id, org, institutions, breakdown))
+                .filter_map(|i| counts.get(&i.id))
+                .sum();
+            values.insert(key, value);
+        }
         for (key, batch, agg, institutions, org, breakdown) in from_returns {
             if let Some(value) =
                 self.obligation_rollup(facts, &totals, &batch, agg, institutions, org, breakdown)?
@@ -673,20 +686,17 @@ impl App {
         Ok(values)
     }
 
-    /// One capability metric for one org unit and period, from the store that owns its records.
-    async fn capability_value(
+    /// A ledger or key-area metric for a period, counted per institution by the store that owns the records (the
+    /// metric's institution filters and the org unit are applied in memory by the caller).
+    async fn capability_counts(
         &self,
         source: &Source,
-        scope: ScopeFilter,
-        filter: edu_store::ledgers::MetricInstitutionFilter,
         period: edu_plan::EvalPeriod,
-    ) -> Result<Option<f64>, AppError> {
-        Ok(match source {
+    ) -> Result<HashMap<i64, f64>, AppError> {
+        let rows = match source {
             Source::Ledger { ledger, cases, .. } => {
                 let mut query =
                     edu_store::ledgers::LedgerMetricQuery::new(ledger, end_of_day_ms(period.as_of));
-                query.org = scope;
-                query.institutions = filter;
                 query.period = Some((period.start.to_string(), period.end.to_string()));
                 query.state = cases.state.clone();
                 query.open = cases.open;
@@ -694,21 +704,22 @@ impl App {
                 query.level = cases.level.iter().map(code).collect();
                 query.opened_in_period = cases.opened_in_period;
                 query.closed_on_time = cases.closed_on_time;
-                Some(self.store.ledger_metric(&query).await?)
+                self.store.ledger_metric_by_institution(&query).await?
             }
             Source::KeyAreas { key_areas, .. } => {
                 let query = edu_store::ledgers::KeyAreaQuery {
-                    org: scope,
-                    institutions: filter,
+                    org: ScopeFilter::All,
+                    institutions: Default::default(),
                     as_of: period.as_of.to_string(),
                     area_type: key_areas.area_type.iter().map(code).collect(),
                     camera: key_areas.camera,
                     police_link: key_areas.police_link,
                 };
-                Some(self.store.key_area_metric(&query).await?)
+                self.store.key_area_metric_by_institution(&query).await?
             }
-            _ => None,
-        })
+            _ => Vec::new(),
+        };
+        Ok(rows.into_iter().collect())
     }
 
     /// The storage scope of an org code (city, district, or one institution).
@@ -963,10 +974,7 @@ impl App {
             .await?;
         let unit = self.resolve_org(actor, &facts, &org)?;
         let one = |code: &str| -> Option<TargetResult> {
-            evaluate(plan, &FactSource(&facts), code, as_of)
-                .targets
-                .into_iter()
-                .find(|t| t.id == target.id)
+            edu_plan::evaluate_target(plan, &target.id, &FactSource(&facts), code, as_of)
         };
         let result = one(&org).ok_or(AppError::NotFound)?;
         // The drill-down lists the institutions the target concerns (its scope), or else those its metrics count.

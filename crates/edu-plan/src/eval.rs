@@ -231,7 +231,39 @@ impl Plan {
 /// Evaluates every target of `plan` for the org unit `org` on `as_of`, asking `source` for all metric values in one
 /// batch.
 pub fn evaluate(plan: &Plan, source: &dyn MetricSource, org: &str, as_of: PlanDate) -> Evaluation {
-    let requests = plan.metric_requests(org, as_of);
+    evaluate_only(plan, source, org, as_of, None)
+}
+
+/// One target of [`evaluate`], asking the source only for that target's metrics (drill-downs evaluate one target
+/// for many org units). `None` when the plan has no such target or it has no period on `as_of`.
+pub fn evaluate_target(
+    plan: &Plan,
+    target_id: &str,
+    source: &dyn MetricSource,
+    org: &str,
+    as_of: PlanDate,
+) -> Option<TargetResult> {
+    evaluate_only(plan, source, org, as_of, Some(target_id))
+        .targets
+        .into_iter()
+        .next()
+}
+
+fn evaluate_only(
+    plan: &Plan,
+    source: &dyn MetricSource,
+    org: &str,
+    as_of: PlanDate,
+    only: Option<&str>,
+) -> Evaluation {
+    let mut requests = plan.metric_requests(org, as_of);
+    if let Some(id) = only {
+        let names = plan
+            .target(id)
+            .map(|t| t.indicator.metric_names())
+            .unwrap_or_default();
+        requests.retain(|r| names.contains(&r.name));
+    }
     let values = source.values(&requests);
     let table: BTreeMap<(&str, EvalPeriod, Option<Breakdown>), Option<f64>> = requests
         .iter()
@@ -242,6 +274,7 @@ pub fn evaluate(plan: &Plan, source: &dyn MetricSource, org: &str, as_of: PlanDa
     let targets = plan
         .targets
         .iter()
+        .filter(|target| only.is_none_or(|id| target.id == id))
         .filter_map(|target| {
             let period = plan.eval_period(target, as_of)?;
             let lookup = move |breakdown: Option<Breakdown>| {

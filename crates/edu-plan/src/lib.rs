@@ -22,7 +22,8 @@ pub use diagnostic::{Diagnostic, LineIndex, PlanErrors, Severity};
 pub use diff::{Changes, FieldChange, ItemChange, PlanDiff, diff_plans};
 pub use eval::{
     BreakdownResult, EvalPeriod, Evaluation, IndicatorValue, MetricKey, MetricRequest,
-    MetricSource, MetricValues, Status, StatusReason, TargetResult, evaluate, indicator_value,
+    MetricSource, MetricValues, Status, StatusReason, TargetResult, evaluate, evaluate_target,
+    indicator_value,
 };
 pub use expr::{
     BinOp, Expr, ExprEvalError, ExprSyntaxError, ParsedExpr, RatioForm, is_metric_name, parse_expr,

@@ -631,6 +631,25 @@ fn precomputed_values_give_the_same_evaluation() {
 }
 
 #[test]
+fn one_target_evaluated_alone_equals_its_row_of_the_whole_evaluation() {
+    let plan = plan(DAQING);
+    let source = two_districts();
+    let as_of = date("2021-06-30");
+    for org in ["230600", "230602"] {
+        let whole = evaluate(&plan, &source, org, as_of);
+        assert!(!whole.targets.is_empty());
+        for expected in &whole.targets {
+            let alone = edu_plan::evaluate_target(&plan, &expected.id, &source, org, as_of);
+            assert_eq!(alone.as_ref(), Some(expected), "{}", expected.id);
+        }
+    }
+    assert_eq!(
+        edu_plan::evaluate_target(&plan, "no-such-target", &source, "230600", as_of),
+        None
+    );
+}
+
+#[test]
 fn cumulative_targets_are_judged_against_the_elapsed_share_of_the_period() {
     let plan = plan(DAQING);
     let with_pupil_times = |pupil_times: f64| {

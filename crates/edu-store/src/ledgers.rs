@@ -523,6 +523,17 @@ pub trait LedgerStore: Send + Sync {
     async fn ledger_metric(&self, query: &LedgerMetricQuery) -> Result<f64, StoreError>;
     /// The value of a `source = "key_areas"` metric (a count) for one org unit; see [`KeyAreaQuery`].
     async fn key_area_metric(&self, query: &KeyAreaQuery) -> Result<f64, StoreError>;
+    /// [`LedgerStore::ledger_metric`] counted per institution (institutions with no case are left out), for the
+    /// plan to roll up to any org unit and breakdown in memory.
+    async fn ledger_metric_by_institution(
+        &self,
+        query: &LedgerMetricQuery,
+    ) -> Result<Vec<(i64, f64)>, StoreError>;
+    /// [`LedgerStore::key_area_metric`] counted per institution.
+    async fn key_area_metric_by_institution(
+        &self,
+        query: &KeyAreaQuery,
+    ) -> Result<Vec<(i64, f64)>, StoreError>;
 
     // --- attachments and site plans -----------------------------------------------------------------------------
     async fn attachment_meta(&self, token: &str) -> Result<Option<AttachmentMeta>, StoreError>;

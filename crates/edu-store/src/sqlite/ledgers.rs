@@ -671,93 +671,39 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn ledger_metric(&self, q: &LedgerMetricQuery) -> Result<f64, StoreError> {
-        let date = china_date_of_ms(q.as_of_ms);
-        let mut b = QueryBuilder::new(
-            "SELECT COUNT(*) FROM ledger_cases c JOIN institutions i ON i.id = c.institution_id \
-             JOIN ledger_history h ON h.case_id = c.id AND h.seq = (SELECT MAX(h2.seq) FROM ledger_history h2 \
-             WHERE h2.case_id = c.id AND h2.at_ms <= ",
-        );
-        b.push_bind(q.as_of_ms);
-        b.push(") WHERE c.ledger = ").push_bind(q.ledger.clone());
-        push_scope(&mut b, &q.org);
-        push_institution_filter(&mut b, &q.institutions, &date);
-        push_in(&mut b, "h.to_state", &q.state);
-        match q.open {
-            Some(true) => {
-                b.push(" AND NOT h.closed");
-            }
-            Some(false) => {
-                b.push(" AND h.closed");
-            }
-            None => {}
-        }
-        match q.overdue {
-            Some(true) => {
-                b.push(" AND NOT h.closed AND h.deadline_at < ")
-                    .push_bind(q.as_of_ms);
-            }
-            Some(false) => {
-                b.push(" AND (h.closed OR h.deadline_at IS NULL OR h.deadline_at >= ")
-                    .push_bind(q.as_of_ms)
-                    .push(")");
-            }
-            None => {}
-        }
-        let levels: Vec<String> = q.level.iter().map(|l| stored_level(l).to_owned()).collect();
-        push_in(&mut b, "h.level", &levels);
-        match (q.opened_in_period, &q.period) {
-            (Some(wanted), Some((start, end))) => {
-                b.push(if wanted {
-                    " AND c.opened_on BETWEEN "
-                } else {
-                    " AND c.opened_on NOT BETWEEN "
-                })
-                .push_bind(start.clone())
-                .push(" AND ")
-                .push_bind(end.clone());
-            }
-            (Some(true), None) => {
-                b.push(" AND 1 = 0");
-            }
-            _ => {}
-        }
-        match q.closed_on_time {
-            Some(true) => {
-                b.push(" AND h.closed AND NOT h.late");
-            }
-            Some(false) => {
-                b.push(" AND h.closed AND h.late");
-            }
-            None => {}
-        }
-        let n: i64 = b.build_query_scalar().fetch_one(&self.read).await?;
+        let n: i64 = ledger_metric_query(q, "COUNT(*)")
+            .build_query_scalar()
+            .fetch_one(&self.read)
+            .await?;
         Ok(n as f64)
     }
 
+    async fn ledger_metric_by_institution(
+        &self,
+        q: &LedgerMetricQuery,
+    ) -> Result<Vec<(i64, f64)>, StoreError> {
+        let mut b = ledger_metric_query(q, "c.institution_id, COUNT(*)");
+        b.push(" GROUP BY c.institution_id");
+        let rows: Vec<(i64, i64)> = b.build_query_as().fetch_all(&self.read).await?;
+        Ok(rows.into_iter().map(|(id, n)| (id, n as f64)).collect())
+    }
+
     async fn key_area_metric(&self, q: &KeyAreaQuery) -> Result<f64, StoreError> {
-        let mut b = QueryBuilder::new(
-            "SELECT COUNT(*) FROM key_areas k JOIN institutions i ON i.id = k.institution_id \
-             JOIN key_area_states s ON s.key_area_id = k.id AND s.valid_from <= ",
-        );
-        b.push_bind(q.as_of.clone())
-            .push(" AND (s.valid_to IS NULL OR s.valid_to > ")
-            .push_bind(q.as_of.clone())
-            .push(") WHERE k.created_on <= ")
-            .push_bind(q.as_of.clone())
-            .push(" AND (k.retired_on IS NULL OR k.retired_on > ")
-            .push_bind(q.as_of.clone())
-            .push(")");
-        push_scope(&mut b, &q.org);
-        push_institution_filter(&mut b, &q.institutions, &q.as_of);
-        push_in(&mut b, "k.area_type", &q.area_type);
-        if let Some(camera) = q.camera {
-            b.push(" AND s.camera = ").push_bind(camera);
-        }
-        if let Some(link) = q.police_link {
-            b.push(" AND s.police_link = ").push_bind(link);
-        }
-        let n: i64 = b.build_query_scalar().fetch_one(&self.read).await?;
+        let n: i64 = key_area_query(q, "COUNT(*)")
+            .build_query_scalar()
+            .fetch_one(&self.read)
+            .await?;
         Ok(n as f64)
+    }
+
+    async fn key_area_metric_by_institution(
+        &self,
+        q: &KeyAreaQuery,
+    ) -> Result<Vec<(i64, f64)>, StoreError> {
+        let mut b = key_area_query(q, "k.institution_id, COUNT(*)");
+        b.push(" GROUP BY k.institution_id");
+        let rows: Vec<(i64, i64)> = b.build_query_as().fetch_all(&self.read).await?;
+        Ok(rows.into_iter().map(|(id, n)| (id, n as f64)).collect())
     }
 
     async fn attachment_meta(&self, token: &str) -> Result<Option<AttachmentMeta>, StoreError> {
@@ -1123,6 +1069,96 @@ impl LedgerStore for SqliteStore {
         .fetch_all(&self.read)
         .await?)
     }
+}
+
+/// The query of a `source = "ledger"` metric selecting `select` (a count, or per-institution counts).
+fn ledger_metric_query(q: &LedgerMetricQuery, select: &str) -> QueryBuilder<Sqlite> {
+    let date = china_date_of_ms(q.as_of_ms);
+    let mut b = QueryBuilder::new(format!(
+        "SELECT {select} FROM ledger_cases c JOIN institutions i ON i.id = c.institution_id \
+             JOIN ledger_history h ON h.case_id = c.id AND h.seq = (SELECT MAX(h2.seq) FROM ledger_history h2 \
+             WHERE h2.case_id = c.id AND h2.at_ms <= ",
+    ));
+    b.push_bind(q.as_of_ms);
+    b.push(") WHERE c.ledger = ").push_bind(q.ledger.clone());
+    push_scope(&mut b, &q.org);
+    push_institution_filter(&mut b, &q.institutions, &date);
+    push_in(&mut b, "h.to_state", &q.state);
+    match q.open {
+        Some(true) => {
+            b.push(" AND NOT h.closed");
+        }
+        Some(false) => {
+            b.push(" AND h.closed");
+        }
+        None => {}
+    }
+    match q.overdue {
+        Some(true) => {
+            b.push(" AND NOT h.closed AND h.deadline_at < ")
+                .push_bind(q.as_of_ms);
+        }
+        Some(false) => {
+            b.push(" AND (h.closed OR h.deadline_at IS NULL OR h.deadline_at >= ")
+                .push_bind(q.as_of_ms)
+                .push(")");
+        }
+        None => {}
+    }
+    let levels: Vec<String> = q.level.iter().map(|l| stored_level(l).to_owned()).collect();
+    push_in(&mut b, "h.level", &levels);
+    match (q.opened_in_period, &q.period) {
+        (Some(wanted), Some((start, end))) => {
+            b.push(if wanted {
+                " AND c.opened_on BETWEEN "
+            } else {
+                " AND c.opened_on NOT BETWEEN "
+            })
+            .push_bind(start.clone())
+            .push(" AND ")
+            .push_bind(end.clone());
+        }
+        (Some(true), None) => {
+            b.push(" AND 1 = 0");
+        }
+        _ => {}
+    }
+    match q.closed_on_time {
+        Some(true) => {
+            b.push(" AND h.closed AND NOT h.late");
+        }
+        Some(false) => {
+            b.push(" AND h.closed AND h.late");
+        }
+        None => {}
+    }
+    b
+}
+
+/// The query of a `source = "key_areas"` metric selecting `select`.
+fn key_area_query(q: &KeyAreaQuery, select: &str) -> QueryBuilder<Sqlite> {
+    let mut b = QueryBuilder::new(format!(
+        "SELECT {select} FROM key_areas k JOIN institutions i ON i.id = k.institution_id \
+             JOIN key_area_states s ON s.key_area_id = k.id AND s.valid_from <= ",
+    ));
+    b.push_bind(q.as_of.clone())
+        .push(" AND (s.valid_to IS NULL OR s.valid_to > ")
+        .push_bind(q.as_of.clone())
+        .push(") WHERE k.created_on <= ")
+        .push_bind(q.as_of.clone())
+        .push(" AND (k.retired_on IS NULL OR k.retired_on > ")
+        .push_bind(q.as_of.clone())
+        .push(")");
+    push_scope(&mut b, &q.org);
+    push_institution_filter(&mut b, &q.institutions, &q.as_of);
+    push_in(&mut b, "k.area_type", &q.area_type);
+    if let Some(camera) = q.camera {
+        b.push(" AND s.camera = ").push_bind(camera);
+    }
+    if let Some(link) = q.police_link {
+        b.push(" AND s.police_link = ").push_bind(link);
+    }
+    b
 }
 
 #[cfg(test)]
