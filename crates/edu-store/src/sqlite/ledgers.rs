@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, Transaction};
 
 use super::SqliteStore;
+use super::sql::{push_in, push_scope};
 use super::tx::append_audit;
 use crate::LedgerStore;
 use crate::error::StoreError;
@@ -27,32 +28,6 @@ const HISTORY_SELECT: &str = "SELECT case_id, seq, at_ms, actor, role, action, f
 
 const ATTACHMENT_SELECT: &str = "SELECT id, token, institution_id, case_id, field, file_name, content_type, size, \
     sha256, uploaded_by, uploaded_at FROM ledger_attachments";
-
-/// Appends the scope condition on the institutions alias `i`.
-fn push_scope(b: &mut QueryBuilder<Sqlite>, scope: &ScopeFilter) {
-    match scope {
-        ScopeFilter::All => {}
-        ScopeFilter::District(code) => {
-            b.push(" AND i.district_code = ").push_bind(code.clone());
-        }
-        ScopeFilter::Institution(id) => {
-            b.push(" AND i.id = ").push_bind(*id);
-        }
-    }
-}
-
-/// Appends `AND <column> IN (…)` (nothing for an empty list).
-fn push_in(b: &mut QueryBuilder<Sqlite>, column: &str, values: &[String]) {
-    if values.is_empty() {
-        return;
-    }
-    b.push(format!(" AND {column} IN ("));
-    let mut list = b.separated(", ");
-    for v in values {
-        list.push_bind(v.clone());
-    }
-    list.push_unseparated(")");
-}
 
 /// The plan's institution filters on alias `i`, with ownership, inclusiveness and tags as they stood on `date`.
 fn push_institution_filter(

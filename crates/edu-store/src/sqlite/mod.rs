@@ -5,6 +5,7 @@ mod ledgers;
 mod obligations;
 mod plan;
 mod read;
+mod sql;
 mod timetables;
 mod tx;
 

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, Transaction};
 
 use super::SqliteStore;
+use super::sql::{push_in, push_scope};
 use super::tx::append_audit;
 use crate::ObligationStore;
 use crate::error::StoreError;
@@ -29,31 +30,6 @@ const ALERT_SELECT: &str = "SELECT a.id, a.obligation, a.institution_id, i.code 
      i.name AS institution_name, i.district_code, i.phone, a.kind, a.alert_date, a.subject, a.audience, a.observed, \
      a.baseline, a.threshold, a.explanation, a.explanation_en, a.cases_json, a.raised_at, a.status, a.handled_by, \
      a.handled_at, a.note FROM obligation_alerts a JOIN institutions i ON i.id = a.institution_id";
-
-/// Appends the scope condition on the institutions alias `i`.
-fn push_scope(b: &mut QueryBuilder<Sqlite>, scope: &ScopeFilter) {
-    match scope {
-        ScopeFilter::All => {}
-        ScopeFilter::District(code) => {
-            b.push(" AND i.district_code = ").push_bind(code.clone());
-        }
-        ScopeFilter::Institution(id) => {
-            b.push(" AND i.id = ").push_bind(*id);
-        }
-    }
-}
-
-fn push_in(b: &mut QueryBuilder<Sqlite>, column: &str, values: &[String]) {
-    if values.is_empty() {
-        return;
-    }
-    b.push(" AND ").push(column).push(" IN (");
-    let mut list = b.separated(", ");
-    for v in values {
-        list.push_bind(v.clone());
-    }
-    list.push_unseparated(")");
-}
 
 /// Appends the conditions of a selector on the institutions alias `i` (each prefixed with ` AND `).
 fn push_selector(b: &mut QueryBuilder<Sqlite>, s: &InstitutionSelector) {

@@ -4,25 +4,11 @@ use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite};
 
 use super::SqliteStore;
+use super::sql::push_scope;
 use super::tx::SqliteTx;
 use crate::error::StoreError;
 use crate::port::{Store, StoreTx};
 use crate::records::*;
-
-/// Appends the scope condition on the institutions alias `i`.
-fn push_scope(builder: &mut QueryBuilder<Sqlite>, scope: &ScopeFilter) {
-    match scope {
-        ScopeFilter::All => {}
-        ScopeFilter::District(code) => {
-            builder
-                .push(" AND i.district_code = ")
-                .push_bind(code.clone());
-        }
-        ScopeFilter::Institution(id) => {
-            builder.push(" AND i.id = ").push_bind(*id);
-        }
-    }
-}
 
 /// Escapes LIKE wildcards so a search for "50%" finds "50%", not everything.
 fn like_prefix(text: &str) -> String {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
+use super::sql::push_scope;
 use crate::TimetableStore;
 use crate::error::StoreError;
 use crate::records::{AuditEntry, ScopeFilter};
@@ -20,21 +21,6 @@ const WINDOW_SELECT: &str = "SELECT w.id, w.institution_id, i.code AS institutio
 
 const RUN_COLUMNS: &str = "r.id, r.window_id, r.status, r.seed, r.budget_seconds, r.hint_run_id, r.started_by, \
      r.started_at, r.finished_at, r.solve_ms, r.students, r.teaching_classes, r.lower_bound, r.hard_violations, r.note";
-
-/// Appends the scope condition on the institutions alias `i`.
-fn push_scope(builder: &mut QueryBuilder<Sqlite>, scope: &ScopeFilter) {
-    match scope {
-        ScopeFilter::All => {}
-        ScopeFilter::District(code) => {
-            builder
-                .push(" AND i.district_code = ")
-                .push_bind(code.clone());
-        }
-        ScopeFilter::Institution(id) => {
-            builder.push(" AND i.id = ").push_bind(*id);
-        }
-    }
-}
 
 #[async_trait]
 impl TimetableStore for SqliteStore {
