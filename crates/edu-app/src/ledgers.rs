@@ -157,6 +157,11 @@ pub(crate) fn standing(
     })
 }
 
+/// Whether the actor may read ledgers at all (what [`require_read`] checks), for menus and links.
+pub fn may_read_ledgers(actor: &Actor) -> bool {
+    require_read(actor).is_ok()
+}
+
 /// May the actor read ledgers at all (cases, maps, overviews)?
 pub(crate) fn require_read(actor: &Actor) -> Result<(), AppError> {
     if actor.can(Permission::ManageCases) || actor.can(Permission::ViewPlan) {

@@ -449,6 +449,81 @@ async fn separated_administrators_stay_in_their_lanes() {
     assert!(created.body.contains("inspector2"));
 }
 
+/// The menu offers each area to the roles that work in it, and every link it shows opens for that role.
+#[tokio::test]
+async fn the_menu_leads_each_role_to_its_areas_and_nowhere_it_may_not_go() {
+    let h = harness().await;
+    let school = h.institutions_of("230602").await[0].0.clone();
+    let nav_links = |body: &str| -> Vec<String> {
+        let nav = body
+            .split("<nav class=\"nav wide\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</nav>").next())
+            .unwrap_or_default();
+        nav.split("href=\"")
+            .skip(1)
+            .filter_map(|a| a.split('"').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    for (user, present, absent) in [
+        (
+            format!("s{school}"),
+            vec!["/plan", "/reports", "/ledgers", "/fair"],
+            vec!["/reports/follow-up", "/audit", "/admin/users"],
+        ),
+        (
+            "d230602".to_owned(),
+            vec!["/plan", "/reports/follow-up", "/ledgers", "/fair"],
+            vec!["/audit", "/admin/users"],
+        ),
+        (
+            // The demo's teacher account belongs to the first primary school (of 萨尔图区).
+            format!(
+                "t{}",
+                h.institutions_of("230602")
+                    .await
+                    .iter()
+                    .find(|(_, kind)| kind == "primary")
+                    .expect("a primary school")
+                    .0
+            ),
+            vec!["/reports"],
+            vec!["/fair", "/import", "/audit"],
+        ),
+        (
+            "inspector".to_owned(),
+            vec!["/plan", "/ledgers"],
+            vec!["/fair", "/reports", "/reports/follow-up", "/import"],
+        ),
+        (
+            "auditadmin".to_owned(),
+            vec!["/audit", "/plan"],
+            vec!["/fair", "/admin/users", "/import", "/ledgers"],
+        ),
+    ] {
+        let (cookie, _) = h.web_login(&user).await;
+        let home = h.get("/", Some(&cookie)).await;
+        let links = nav_links(&home.body);
+        for href in &present {
+            assert!(
+                links.iter().any(|l| l == href),
+                "{user}: {href} in {links:?}"
+            );
+        }
+        for href in &absent {
+            assert!(
+                !links.iter().any(|l| l == href),
+                "{user}: no {href} in {links:?}"
+            );
+        }
+        for href in &links {
+            let page = h.get(href, Some(&cookie)).await;
+            assert_eq!(page.status, StatusCode::OK, "{user} opens {href}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn english_switch_changes_the_interface() {
     let h = harness().await;

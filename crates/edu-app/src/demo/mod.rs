@@ -985,7 +985,7 @@ impl App {
         tx.insert_pupils_bulk(&pending_pupils, now_ms).await?;
         tx.insert_staff_bulk(&pending_staff, now_ms).await?;
         progress("学生 pupils", pupil_total as u64, pupil_total as u64);
-        tracing::info!(
+        tracing::debug!(
             seconds = begun.elapsed().as_secs_f64(),
             "demo registry done"
         );
@@ -1018,7 +1018,7 @@ impl App {
                 "timetables" => self.demo_timetables(&demo).await?,
                 _ => self.demo_plan(&demo).await?,
             }
-            tracing::info!(
+            tracing::debug!(
                 step = *step,
                 seconds = started.elapsed().as_secs_f64(),
                 "demo step done"

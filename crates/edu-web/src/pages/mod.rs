@@ -60,26 +60,48 @@ impl Chrome {
         let version = assets::version();
         let mut nav = Vec::new();
         if let Some(actor) = &caller.actor {
-            let candidates: [(&'static str, &'static str, Option<Permission>); 6] = [
-                ("/", "nav.home", None),
-                ("/org", "nav.org", Some(Permission::ViewRegistry)),
+            // Each area once, for the roles that work in it; a school files reports, a district follows them up.
+            let reports = if actor.can(Permission::SubmitReports) {
+                Some(("/reports", "nav.reports"))
+            } else if actor.can(Permission::ReviewReports) {
+                Some(("/reports/follow-up", "nav.reports_follow"))
+            } else {
+                None
+            };
+            let candidates: [(&'static str, &'static str, bool); 11] = [
+                ("/", "nav.home", true),
+                ("/org", "nav.org", actor.can(Permission::ViewRegistry)),
                 (
                     "/institutions",
                     "nav.institutions",
-                    Some(Permission::ViewRegistry),
+                    actor.can(Permission::ViewRegistry),
                 ),
-                ("/import", "nav.import", Some(Permission::ImportData)),
-                ("/admin/users", "nav.users", Some(Permission::ManageUsers)),
-                ("/audit", "nav.audit", Some(Permission::ViewAudit)),
+                ("/plan", "nav.plan", actor.can(Permission::ViewPlan)),
+                (
+                    reports.map_or("/reports", |(href, _)| href),
+                    reports.map_or("nav.reports", |(_, key)| key),
+                    reports.is_some(),
+                ),
+                (
+                    "/ledgers",
+                    "nav.ledgers",
+                    edu_app::ledgers::may_read_ledgers(actor),
+                ),
+                ("/fair", "nav.fair", actor.can(Permission::RunAllocations)),
+                (
+                    "/timetable",
+                    "nav.timetable",
+                    actor.can(Permission::SubmitReports) || actor.can(Permission::RunAllocations),
+                ),
+                ("/import", "nav.import", actor.can(Permission::ImportData)),
+                (
+                    "/admin/users",
+                    "nav.users",
+                    actor.can(Permission::ManageUsers) || actor.can(Permission::ManageSecurity),
+                ),
+                ("/audit", "nav.audit", actor.can(Permission::ViewAudit)),
             ];
-            for (href, key, permission) in candidates {
-                let allowed = match permission {
-                    None => true,
-                    Some(Permission::ManageUsers) => {
-                        actor.can(Permission::ManageUsers) || actor.can(Permission::ManageSecurity)
-                    }
-                    Some(p) => actor.can(p),
-                };
+            for (href, key, allowed) in candidates {
                 if allowed {
                     let active = if href == "/" {
                         path == "/"
