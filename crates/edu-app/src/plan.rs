@@ -337,37 +337,19 @@ fn end_of_day_ms(date: PlanDate) -> i64 {
     end_of_day(date).as_millisecond()
 }
 
-/// The plan's institution filter for a store query, narrowed by a breakdown; `None` when the two contradict.
-fn metric_institution_filter(
+/// Whether a breakdown contradicts the metric's own institution filter (urban schools of a rural-only metric):
+/// nothing can match, and the value is 0.
+fn breakdown_contradicts(
     filter: &edu_plan::InstitutionFilter,
     breakdown: Option<Breakdown>,
-) -> Option<edu_store::ledgers::MetricInstitutionFilter> {
-    let mut out = edu_store::ledgers::MetricInstitutionFilter {
-        kind: filter.kind.iter().map(code).collect(),
-        ownership: filter.ownership.map(|o| code(&o)),
-        inclusive: filter.inclusive,
-        area: filter.area.map(|a| code(&a)),
-        authority: filter.authority.map(|a| code(&a)),
-        tag: filter.tag.clone(),
-    };
+) -> bool {
     match breakdown {
-        Some(Breakdown::Area(area)) => {
-            let area = code(&area);
-            if out.area.as_ref().is_some_and(|a| *a != area) {
-                return None;
-            }
-            out.area = Some(area);
-        }
-        Some(Breakdown::Ownership(ownership)) => {
-            let ownership = code(&ownership);
-            if out.ownership.as_ref().is_some_and(|o| *o != ownership) {
-                return None;
-            }
-            out.ownership = Some(ownership);
-        }
-        _ => {}
+        Some(Breakdown::Area(area)) => filter.area.is_some_and(|a| code(&a) != code(&area)),
+        Some(Breakdown::Ownership(ownership)) => filter
+            .ownership
+            .is_some_and(|o| code(&o) != code(&ownership)),
+        _ => false,
     }
-    Some(out)
 }
 
 /// [`PlanFacts`] as the plan engine's metric source.
@@ -592,7 +574,7 @@ impl App {
             HashMap::new();
         let mut from_counts = Vec::new();
         for org in orgs {
-            if self.org_filter(facts, org).is_none() {
+            if !self.is_org_unit(facts, org) {
                 continue;
             }
             for request in plan.metric_requests(org, facts.as_of) {
@@ -613,7 +595,7 @@ impl App {
                     period.end,
                     request.breakdown,
                 );
-                if metric_institution_filter(institutions, request.breakdown).is_none() {
+                if breakdown_contradicts(institutions, request.breakdown) {
                     // The breakdown contradicts the metric's own filter: nothing can match.
                     values.insert(key, 0.0);
                     continue;
@@ -722,18 +704,13 @@ impl App {
         Ok(rows.into_iter().collect())
     }
 
-    /// The storage scope of an org code (city, district, or one institution).
-    fn org_filter(&self, facts: &PlanFacts, org: &str) -> Option<ScopeFilter> {
-        if org == facts.city {
-            return Some(ScopeFilter::All);
-        }
-        if let Some(i) = facts.by_code.get(org) {
-            return Some(ScopeFilter::Institution(facts.institutions[*i].id));
-        }
-        edu_model::DAQING_DISTRICTS
-            .iter()
-            .any(|d| d.code.to_string() == org)
-            .then(|| ScopeFilter::District(org.to_owned()))
+    /// Whether an org code is the city, a district or an institution of the facts.
+    fn is_org_unit(&self, facts: &PlanFacts, org: &str) -> bool {
+        org == facts.city
+            || facts.by_code.contains_key(org)
+            || edu_model::DAQING_DISTRICTS
+                .iter()
+                .any(|d| d.code.to_string() == org)
     }
 
     /// Per-institution totals of each (return, period) the plan's obligation metrics read, fetched side by side.
