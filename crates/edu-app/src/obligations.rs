@@ -712,7 +712,7 @@ impl App {
         &self.plan.obligations
     }
 
-    fn obl_obligation_def(&self, id: &str) -> Result<&ObligationDef, AppError> {
+    pub(crate) fn obl_obligation_def(&self, id: &str) -> Result<&ObligationDef, AppError> {
         self.plan.obligations.get(id).ok_or(AppError::NotFound)
     }
 
@@ -2847,11 +2847,6 @@ impl App {
             .iter()
             .filter(|p| def.window(p).opens <= as_of)
             .count() as i64
-    }
-
-    /// The definition of an obligation of the loaded plan, for other capabilities of the crate.
-    pub(crate) fn obligation_def(&self, id: &str) -> Result<&ObligationDef, AppError> {
-        self.obl_obligation_def(id)
     }
 
     fn obl_watermark(&self, actor: &Actor) -> String {

@@ -766,7 +766,7 @@ impl App {
         breakdown: Option<Breakdown>,
     ) -> Result<Option<f64>, AppError> {
         let (obligation, start, end, as_of) = batch;
-        let def = self.obligation_def(obligation)?;
+        let def = self.obl_obligation_def(obligation)?;
         let periods =
             self.obligation_periods_open(def, civil(*start), civil(*end), end_of_day(*as_of));
         if periods == 0 {
